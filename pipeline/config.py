@@ -202,13 +202,9 @@ def validate(cfg: Config) -> None:
 
 
 def quality_filters(cfg: Config) -> list:
-    """The (name, thresholds) list the quality stage applies, in order."""
+    """The (name, thresholds) list the quality stage applies, in order: filter defaults, then the profile's
+    overrides (e.g. FineWeb's C4 settings), then the user's `quality.thresholds.<name>`."""
     from pipeline.stages import quality
     names = cfg.quality.filters or quality.PROFILES[cfg.quality.profile]
-    out = []
-    for name in names:
-        th = quality.thresholds_from_dict(name, cfg.quality.thresholds.get(name, {}) or {}) \
-            if name in cfg.quality.thresholds else quality.profile_thresholds(cfg.quality.profile, name) \
-            if hasattr(quality, "profile_thresholds") else quality.default_thresholds(name)
-        out.append((name, th))
-    return out
+    return [(name, quality.profile_thresholds(cfg.quality.profile, name, cfg.quality.thresholds.get(name)))
+            for name in names]

@@ -44,7 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "config":
             if beam_args:
                 raise config_mod.ConfigError(f"unknown arguments: {' '.join(beam_args)}")
-            print(config_mod.load_config(args.config).to_yaml(), end="")
+            cfg = config_mod.load_config(args.config)
+            print(cfg.to_yaml(), end="")
+            print(f"# effective quality filters, in order (profile {cfg.quality.profile!r} + quality.thresholds):")
+            for name, th in config_mod.quality_filters(cfg):
+                print(f"#   {name}: {th}")
+            print(f"# config hash: {cfg.hash()}")
             return 0
         if args.cmd == "run":
             from pipeline.run import RunError, run_pipeline

@@ -20,8 +20,9 @@ class QualityFn(beam.DoFn):
         except Exception as e:       # a filter bug must not lose the doc: dead-letter it with the error
             self.counters.inc("dead_letter.quality")
             yield beam.pvalue.TaggedOutput(DEAD_LETTER, dead_letter_row(
-                doc["source"], int(doc["source_id"]) if doc["source_id"].isdigit() else -1, "quality",
-                f"{type(e).__name__}: {e} (doc_id {doc['doc_id']})", doc["text"].encode("utf-8", "replace")))
+                doc["source"], -1, "quality",      # -1: the position is not carried past parsing; ids are in the error
+                f"{type(e).__name__}: {e} (doc_id {doc['doc_id']}, source_id {doc['source_id']})",
+                doc["text"].encode("utf-8", "replace")))
             return
         score = quality.quality_score(res.signals, doc["lang_score"] or 0.0)
         doc = dict(doc, quality_signals=res.signals, quality_skipped=list(res.skipped), quality_score=score)

@@ -63,3 +63,12 @@ def test_quality_rejects_with_reason_and_value_and_cleans_kept_text():
                     equal_to([("page", False, True)]), label="k")
         assert_that(r[REJECTED] | "R" >> beam.Map(lambda d: (d["doc_id"], len(d["drop_reasons"]), len(d["drop_values"]))),
                     equal_to([("junk", 1, 1)]), label="r")
+
+
+def test_quality_error_goes_to_dead_letter_not_lost():
+    broken = [("length", None)]          # thresholds missing: the filter raises on every doc
+    with beam.Pipeline(runner=FnApiRunner()) as p:
+        r = p | beam.Create([doc("x", EN, "en", 0.9)]) | Quality(broken)
+        assert_that(r.kept, equal_to([]), label="k")
+        assert_that(r[DEAD_LETTER] | "D" >> beam.Map(lambda d: (d["stage"], "doc_id x" in d["error"])),
+                    equal_to([("quality", True)]), label="d")

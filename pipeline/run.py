@@ -50,7 +50,8 @@ def _outcome_key(kind):
 def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None):
     """Wire every stage; returns nothing (all outputs are files under out_dir)."""
     read = p | "Read" >> Read(inputs, cfg.input.max_record_bytes, cfg.input.html_main_content)
-    docs, rejected, dead = read.docs, [], [read[DEAD_LETTER]]
+    # records of one big file leave Parse in one bundle: redistribute them so every worker gets a share
+    docs, rejected, dead = read.docs | "Spread" >> beam.Reshuffle(), [], [read[DEAD_LETTER]]
     # counted independently of the outcomes, so the invariant input == kept + rejected + dead_letter can fail
     input_count = ((read.docs, read[DEAD_LETTER]) | "AllInput" >> beam.Flatten()
                    | "InputOutcome" >> beam.Map(lambda _: "input"))

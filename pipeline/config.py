@@ -85,6 +85,34 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class TrainConfig:
+    model: str = "tiny"
+    n_layer: Optional[int] = None
+    n_head: Optional[int] = None
+    n_embd: Optional[int] = None
+    dropout: float = 0.0
+    batch_size: int = 16
+    grad_accum: int = 1
+    max_steps: int = 300
+    lr: float = 1e-3
+    min_lr: float = 1e-4
+    warmup_steps: int = 30
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = 1.0
+    eval_interval: int = 50
+    eval_batches: int = 20
+    log_interval: int = 10
+    ckpt_interval: int = 100
+    keep_last: int = 3
+    seed: int = 1337
+    compile: bool = False
+    num_workers: int = 2
+    verify_shards: bool = True
+
+
+@dataclass(frozen=True)
 class Config:
     input: InputConfig = field(default_factory=InputConfig)
     langid: LangIdConfig = field(default_factory=LangIdConfig)
@@ -92,12 +120,15 @@ class Config:
     dedup: DedupConfig = field(default_factory=DedupConfig)
     tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     def hash(self) -> str:
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+        """Hash of the pipeline sections (what shapes the outputs); the `train` section is not part of it."""
+        d = {k: v for k, v in self.to_dict().items() if k != "train"}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
@@ -197,6 +228,12 @@ def validate(cfg: Config) -> None:
         raise ConfigError("config key 'tokenize.val_fraction' must be in [0, 1)")
     if t.seq_len < 1:
         raise ConfigError("config key 'tokenize.seq_len' must be >= 1")
+    tr = cfg.train
+    from trainer.model import PRESETS
+    if tr.model not in PRESETS:
+        raise ConfigError(f"config key 'train.model': unknown preset {tr.model!r} (known: {', '.join(PRESETS)})")
+    if tr.batch_size < 1 or tr.grad_accum < 1 or tr.max_steps < 1:
+        raise ConfigError("config keys 'train.batch_size', 'train.grad_accum', 'train.max_steps' must be >= 1")
     if t.tokenizer == "train" and not t.vocab_size:
         raise ConfigError("config key 'tokenize.vocab_size' is required when tokenize.tokenizer is 'train'")
 

@@ -1,0 +1,209 @@
+"""Token shards -> training batches: manifest validation, a resumable seeded sampler, a row-group reader.
+
+Sampling without replacement: each epoch is a seeded permutation of every block, built as a permutation of
+row groups and, inside each, of rows, so a batch mostly touches one row group (reads stay sequential).
+With DDP, rank r takes positions r, r + W, r + 2W, ... of that order: disjoint slices of one permutation.
+Paths may be local or any fsspec URL (gs:// needs gcsfs).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import fsspec
+import numpy as np
+import pyarrow.parquet as pq
+import torch
+
+import schemas
+from schemas.manifest import MANIFEST_FILE
+
+
+class ShardError(RuntimeError):
+    """The shards, manifest or tokenizer are missing, corrupt or do not match: raised before step 0."""
+
+
+def _join(base: str, *parts: str) -> str:
+    return posixpath.join(base.rstrip("/"), *parts) if "://" in base else __import__("os").path.join(base, *parts)
+
+
+def _read(path: str) -> bytes:
+    try:
+        with fsspec.open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise ShardError(f"missing file: {path}") from None
+
+
+@dataclass
+class Run:
+    """A validated pipeline output: the manifest, the tokenizer text and the shard files per split."""
+    root: str
+    manifest: dict
+    tokenizer_json: str
+    files: dict            # split -> [path]
+    seq_len: int
+    vocab_size: int
+    eos_id: int
+
+
+def open_run(shards_dir: str, verify: bool = True) -> Run:
+    """Validate OUT (given OUT/shards): manifest present, tokenizer hash, every shard present with its sha256
+    (verify=True), footers naming the same tokenizer. Raises ShardError with a clear message otherwise."""
+    root = shards_dir.rstrip("/")
+    root = root[: -len("/shards")] if root.endswith("/shards") else root
+    try:
+        manifest = json.loads(_read(_join(root, MANIFEST_FILE)))
+    except json.JSONDecodeError as e:
+        raise ShardError(f"{_join(root, MANIFEST_FILE)} is not valid JSON: {e}") from None
+    if str(manifest.get("schema_version")) != schemas.SCHEMA_VERSION:
+        raise ShardError(f"shards have schema version {manifest.get('schema_version')!r}, "
+                         f"this trainer reads {schemas.SCHEMA_VERSION!r}")
+    tok_info = manifest.get("tokenizer") or {}
+    tok_bytes = _read(_join(root, tok_info.get("path", "tokenizer.json")))
+    if hashlib.sha256(tok_bytes).hexdigest() != tok_info.get("sha256"):
+        raise ShardError(f"tokenizer.json in {root} does not match the manifest's tokenizer sha256 "
+                         f"{tok_info.get('sha256')}: the shards were made with another tokenizer")
+    files = {s: [] for s in schemas.shards.SPLITS} if hasattr(schemas, "shards") else {"train": [], "val": []}
+    for entry in manifest.get("shards", []):
+        path = _join(root, entry["path"])
+        if verify:
+            data = _read(path)
+            if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+                raise ShardError(f"shard {path} is corrupt: sha256 differs from the manifest")
+        files.setdefault(entry["split"], []).append(path)
+    for split, paths in files.items():
+        for path in paths[:1]:                   # footers: the same tokenizer and schema (first file per split)
+            meta = _parquet(path).schema_arrow.metadata or {}
+            if meta.get(schemas.META_TOKENIZER_HASH, b"").decode() != tok_info.get("sha256"):
+                raise ShardError(f"shard {path} was written with another tokenizer than {root}/tokenizer.json")
+    if not files.get("train"):
+        raise ShardError(f"no train shards listed in {_join(root, MANIFEST_FILE)}")
+    return Run(root, manifest, tok_bytes.decode("utf-8"), files, int(manifest["tokens"]["seq_len"]),
+               int(tok_info["vocab_size"]), int(tok_info["eos_id"]))
+
+
+def _parquet(path: str) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(fsspec.open(path, "rb").open())
+    except FileNotFoundError:
+        raise ShardError(f"missing shard: {path}") from None
+    except Exception as e:
+        raise ShardError(f"cannot read shard {path}: {e}") from None
+
+
+class BlockStore:
+    """Random access to blocks (rows) of a split's shard files, read one row group at a time (LRU cache)."""
+
+    def __init__(self, files: list[str], seq_len: int, cache_row_groups: int = 16):
+        self.files, self.block = files, seq_len + 1
+        self.groups = []                                    # (file index, row group index, rows)
+        for fi, f in enumerate(files):
+            md = _parquet(f).metadata
+            for g in range(md.num_row_groups):
+                self.groups.append((fi, g, md.row_group(g).num_rows))
+        self.sizes = np.array([g[2] for g in self.groups], dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)])
+        self.n_blocks = int(self.offsets[-1])
+        self.cache_size = cache_row_groups
+        self._cache: OrderedDict = OrderedDict()
+        self._handles: dict = {}
+
+    def __getstate__(self):                                  # DataLoader workers open their own handles
+        return {**self.__dict__, "_cache": OrderedDict(), "_handles": {}}
+
+    def row_group(self, g: int) -> np.ndarray:
+        arr = self._cache.get(g)
+        if arr is not None:
+            self._cache.move_to_end(g)
+            return arr
+        fi, rg, rows = self.groups[g]
+        pf = self._handles.get(fi)
+        if pf is None:
+            pf = self._handles[fi] = _parquet(self.files[fi])
+        col = pf.read_row_group(rg, columns=["input_ids"]).column(0).combine_chunks()
+        arr = col.values.to_numpy(zero_copy_only=False).reshape(rows, self.block)
+        self._cache[g] = arr
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return arr
+
+    def blocks(self, ids: np.ndarray) -> np.ndarray:
+        """(len(ids), seq_len + 1) int32 array of the blocks with these global indices."""
+        ids = np.asarray(ids, dtype=np.int64)
+        g = np.searchsorted(self.offsets, ids, side="right") - 1
+        out = np.empty((len(ids), self.block), dtype=np.int32)
+        for grp in np.unique(g):
+            sel = g == grp
+            out[sel] = self.row_group(int(grp))[ids[sel] - self.offsets[grp]]
+        return out
+
+
+class BlockSampler:
+    """Seeded, resumable order of batches of block indices for one rank.
+
+    State = (epoch, cursor): cursor counts batches of this rank already consumed in the epoch.
+    Every rank gets the same number of batches per epoch (the permutation's tail that does not fill a
+    batch on every rank is skipped that epoch, and comes at another place in the next one).
+    """
+
+    def __init__(self, sizes: np.ndarray, batch_size: int, seed: int, rank: int = 0, world: int = 1,
+                 shuffle: bool = True):
+        self.sizes, self.batch_size, self.seed = np.asarray(sizes), batch_size, seed
+        self.rank, self.world, self.shuffle = rank, world, shuffle
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)])
+        n = int(self.offsets[-1])
+        self.batches_per_epoch = n // (world * batch_size)
+        if self.batches_per_epoch == 0:
+            raise ShardError(f"{n} blocks cannot fill one batch of {batch_size} on each of {world} rank(s)")
+
+    def order(self, epoch: int) -> np.ndarray:
+        """All block indices of this epoch, in visiting order (before the rank slice)."""
+        if not self.shuffle:
+            return np.arange(int(self.offsets[-1]), dtype=np.int64)
+        rng = np.random.default_rng([self.seed, epoch])
+        parts = []
+        for g in rng.permutation(len(self.sizes)):
+            parts.append(self.offsets[g] + rng.permutation(int(self.sizes[g])))
+        return np.concatenate(parts).astype(np.int64)
+
+    def batches(self, epoch: int, cursor: int = 0):
+        """Batches (arrays of block ids) of this rank for `epoch`, from batch `cursor` on."""
+        mine = self.order(epoch)[self.rank::self.world][: self.batches_per_epoch * self.batch_size]
+        for b in range(cursor, self.batches_per_epoch):
+            yield mine[b * self.batch_size:(b + 1) * self.batch_size]
+
+
+class _BatchDataset(torch.utils.data.Dataset):
+    """Map-style dataset whose 'index' is a whole batch of block ids (so workers build whole batches)."""
+
+    def __init__(self, store: BlockStore, vocab_size: int):
+        self.store, self.vocab_size = store, vocab_size
+
+    def __getitem__(self, ids):
+        arr = self.store.blocks(ids)
+        if arr.size and (arr.max() >= self.vocab_size or arr.min() < 0):
+            raise ShardError(f"token id {int(arr.max())} outside the vocabulary of {self.vocab_size}")
+        return torch.from_numpy(arr.astype(np.int64))
+
+    def __len__(self):
+        return self.store.n_blocks
+
+
+def _seed_worker(worker_id):          # workers draw no random numbers, but seed them anyway (reproducible)
+    seed = torch.initial_seed() % 2 ** 32
+    np.random.seed(seed)
+    import random
+    random.seed(seed)
+
+
+def loader(store: BlockStore, sampler: BlockSampler, vocab_size: int, epoch: int, cursor: int,
+           num_workers: int = 0, pin_memory: bool = False):
+    """A DataLoader over this rank's batches of (epoch) from `cursor`; yields (B, seq_len + 1) int64."""
+    return torch.utils.data.DataLoader(
+        _BatchDataset(store, vocab_size), sampler=list(sampler.batches(epoch, cursor)), batch_size=None,
+        num_workers=num_workers, pin_memory=pin_memory, worker_init_fn=_seed_worker,
+        persistent_workers=False, prefetch_factor=4 if num_workers else None)

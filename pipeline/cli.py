@@ -1,4 +1,4 @@
-"""`winnow` command line: run | config show (train/ablate come with the trainer issue).
+"""`winnow` command line: run | train | config show.
 
 Flags Winnow does not know are passed to Beam's PipelineOptions (e.g. --direct_num_workers, --project).
 """
@@ -30,6 +30,14 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--config", default=None, help="YAML config overriding the defaults")
     r.add_argument("--runner", default=None, help="direct (default: in-process FnApiRunner) or a Beam runner name")
     r.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    r.add_argument("--then-train", action="store_true",
+                   help="when the run finishes, train on its shards (train options: --train-out, --max-steps, --device)")
+    r.add_argument("--train-out", default=None, help="run directory for --then-train (default: OUTPUT/train)")
+    r.add_argument("--max-steps", type=int, default=None, help="with --then-train: training steps")
+    r.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="with --then-train")
+    t = sub.add_parser("train", help="train the bundled GPT on the shards of a run (also under torchrun)")
+    from trainer.train import add_arguments
+    add_arguments(t)
     c = sub.add_parser("config", help="configuration")
     csub = c.add_subparsers(dest="config_cmd", required=True)
     show = csub.add_parser("show", help="print the effective config (defaults + --config)")
@@ -51,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"#   {name}: {th}")
             print(f"# config hash: {cfg.hash()}")
             return 0
+        if args.cmd == "train":
+            if beam_args:
+                raise config_mod.ConfigError(f"unknown arguments: {' '.join(beam_args)}")
+            from trainer import train as train_mod
+            return train_mod.main(argv[1:])
         if args.cmd == "run":
             from pipeline.run import RunError, run_pipeline
             cfg = config_mod.load_config(args.config)
@@ -61,6 +74,13 @@ def main(argv: list[str] | None = None) -> int:
             except RunError as e:
                 print(f"winnow: error: {e}", file=sys.stderr)
                 return 2
+            if args.then_train:
+                from trainer import train as train_mod
+                train_argv = ["--shards", args.output.rstrip("/") + "/shards",
+                              "--out", args.train_out or args.output.rstrip("/") + "/train", "--device", args.device]
+                train_argv += ["--config", args.config] if args.config else []
+                train_argv += ["--max-steps", str(args.max_steps)] if args.max_steps else []
+                return train_mod.main(train_argv)
             return 0
     except config_mod.ConfigError as e:
         print(f"winnow: config error: {e}", file=sys.stderr)

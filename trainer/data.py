@@ -145,36 +145,36 @@ class BlockStore:
 class BlockSampler:
     """Seeded, resumable order of batches of block indices for one rank.
 
-    State = (epoch, cursor): cursor counts batches of this rank already consumed in the epoch.
-    Every rank gets the same number of batches per epoch (the permutation's tail that does not fill a
-    batch on every rank is skipped that epoch, and comes at another place in the next one).
+    State = (epoch, cursor): cursor counts this rank's batches already consumed in the epoch. Global batch b
+    is positions [b*W*B, (b+1)*W*B) of the epoch's permutation and rank r takes every W-th of them, so ranks
+    see disjoint blocks and every block is visited exactly once per epoch; the last batch may be smaller.
+    (Under DDP a tail of fewer than W blocks, which cannot give every rank one, waits for the next epoch.)
     """
 
-    def __init__(self, sizes: np.ndarray, batch_size: int, seed: int, rank: int = 0, world: int = 1,
-                 shuffle: bool = True):
-        self.sizes, self.batch_size, self.seed = np.asarray(sizes), batch_size, seed
+    def __init__(self, sizes, batch_size: int, seed: int, rank: int = 0, world: int = 1, shuffle: bool = True):
+        self.sizes, self.batch_size, self.seed = np.asarray(sizes, dtype=np.int64), batch_size, seed
         self.rank, self.world, self.shuffle = rank, world, shuffle
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)])
-        n = int(self.offsets[-1])
-        self.batches_per_epoch = n // (world * batch_size)
+        self.n_blocks = int(self.offsets[-1])
+        per_step = world * batch_size
+        tail = self.n_blocks % per_step
+        self.batches_per_epoch = self.n_blocks // per_step + (1 if tail >= world else 0)
         if self.batches_per_epoch == 0:
-            raise ShardError(f"{n} blocks cannot fill one batch of {batch_size} on each of {world} rank(s)")
+            raise ShardError(f"{self.n_blocks} blocks cannot give each of {world} rank(s) one block")
 
     def order(self, epoch: int) -> np.ndarray:
         """All block indices of this epoch, in visiting order (before the rank slice)."""
         if not self.shuffle:
-            return np.arange(int(self.offsets[-1]), dtype=np.int64)
+            return np.arange(self.n_blocks, dtype=np.int64)
         rng = np.random.default_rng([self.seed, epoch])
-        parts = []
-        for g in rng.permutation(len(self.sizes)):
-            parts.append(self.offsets[g] + rng.permutation(int(self.sizes[g])))
+        parts = [self.offsets[g] + rng.permutation(int(self.sizes[g])) for g in rng.permutation(len(self.sizes))]
         return np.concatenate(parts).astype(np.int64)
 
-    def batches(self, epoch: int, cursor: int = 0):
-        """Batches (arrays of block ids) of this rank for `epoch`, from batch `cursor` on."""
-        mine = self.order(epoch)[self.rank::self.world][: self.batches_per_epoch * self.batch_size]
-        for b in range(cursor, self.batches_per_epoch):
-            yield mine[b * self.batch_size:(b + 1) * self.batch_size]
+    def batches(self, epoch: int, cursor: int = 0) -> list:
+        """This rank's batches (arrays of block ids) of `epoch`, from batch `cursor` on."""
+        order, per_step = self.order(epoch), self.world * self.batch_size
+        return [order[b * per_step:(b + 1) * per_step][self.rank::self.world]
+                for b in range(cursor, self.batches_per_epoch)]
 
 
 class _BatchDataset(torch.utils.data.Dataset):
@@ -200,10 +200,10 @@ def _seed_worker(worker_id):          # workers draw no random numbers, but seed
     random.seed(seed)
 
 
-def loader(store: BlockStore, sampler: BlockSampler, vocab_size: int, epoch: int, cursor: int,
-           num_workers: int = 0, pin_memory: bool = False):
-    """A DataLoader over this rank's batches of (epoch) from `cursor`; yields (B, seq_len + 1) int64."""
+def loader(store: BlockStore, batches: list, vocab_size: int, num_workers: int = 0, pin_memory: bool = False):
+    """A DataLoader over `batches` (lists of block ids, in order); yields (B, seq_len + 1) int64 tensors.
+    Each batch is built whole by one worker, and the DataLoader returns them in sampler order."""
     return torch.utils.data.DataLoader(
-        _BatchDataset(store, vocab_size), sampler=list(sampler.batches(epoch, cursor)), batch_size=None,
+        _BatchDataset(store, vocab_size), sampler=batches, batch_size=None,
         num_workers=num_workers, pin_memory=pin_memory, worker_init_fn=_seed_worker,
         persistent_workers=False, prefetch_factor=4 if num_workers else None)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import hashlib
 import json
 import math
 import os
 import sys
 import time
 
+import numpy as np
 import torch
 
 from trainer import checkpoint
@@ -51,29 +53,38 @@ def peak_flops(device: torch.device) -> float | None:
 
 
 class _Batches:
-    """Endless iterator over this rank's batches that knows its position: (epoch, cursor) = batches consumed."""
+    """Endless iterator over this rank's batches that knows its position: (epoch, cursor) = batches consumed.
+    `digest` fingerprints every block id consumed (tests use it to show what each rank saw)."""
 
     def __init__(self, store, sampler, vocab, epoch, cursor, num_workers, pin):
         self.store, self.sampler, self.vocab = store, sampler, vocab
         self.epoch, self.cursor, self.num_workers, self.pin = epoch, cursor, num_workers, pin
-        self._it = None
+        self._it, self._ids = None, None
+        self.digest = hashlib.blake2b(digest_size=16)
 
     def __next__(self):
         while True:
             if self._it is None:
-                self._it = iter(loader(self.store, self.sampler, self.vocab, self.epoch, self.cursor,
-                                       self.num_workers, self.pin))
+                self._ids = self.sampler.batches(self.epoch, self.cursor)
+                self._pos = 0
+                self._it = iter(loader(self.store, self._ids, self.vocab, self.num_workers, self.pin))
             try:
                 batch = next(self._it)
-                self.cursor += 1
-                return batch
             except StopIteration:
                 self._it, self.epoch, self.cursor = None, self.epoch + 1, 0
+                continue
+            self.digest.update(np.asarray(self._ids[self._pos], dtype=np.int64).tobytes())
+            self._pos += 1
+            self.cursor += 1
+            return batch
 
 
 def train(shards: str, out_dir: str, cfg, device: str = "auto", max_steps: int | None = None,
-          resume: bool = False, log=print) -> dict:
-    """Train on OUT/shards into out_dir; returns a summary (final losses, tokens, throughput)."""
+          resume: bool = False, stop_after: int | None = None, log=print) -> dict:
+    """Train on OUT/shards into out_dir; returns a summary (final losses, tokens, throughput).
+
+    stop_after: stop after this step with a checkpoint, as a preempted job would (the LR schedule still
+    runs to max_steps); `resume=True` later continues exactly where it stopped."""
     tc = cfg.train if max_steps is None else dataclasses.replace(cfg.train, max_steps=max_steps)
     ddp = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank, world = (int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])) if ddp else (0, 1)
@@ -140,7 +151,8 @@ def train(shards: str, out_dir: str, cfg, device: str = "auto", max_steps: int |
             f"device {dev}, world {world}")
     last = {}
     t_run, tokens_run = time.perf_counter(), 0
-    while step < tc.max_steps:
+    end = min(tc.max_steps, stop_after) if stop_after else tc.max_steps
+    while step < end:
         t0 = time.perf_counter()
         lr = get_lr(step, tc)
         for g in opt.param_groups:
@@ -176,7 +188,7 @@ def train(shards: str, out_dir: str, cfg, device: str = "auto", max_steps: int |
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss_val:.3f}", tok_s=f"{row['tokens_per_s']:.0f}")
-        if step % tc.ckpt_interval == 0 or step == tc.max_steps:
+        if step % tc.ckpt_interval == 0 or step == end:
             if master:
                 checkpoint.save(ckpt_dir, step, {
                     "model": raw_model.state_dict(), "optimizer": opt.state_dict(), "step": step,
@@ -193,7 +205,9 @@ def train(shards: str, out_dir: str, cfg, device: str = "auto", max_steps: int |
     elapsed = time.perf_counter() - t_run
     summary = {"steps": step, "final_loss": last.get("loss"), "final_val_loss": last.get("val_loss"),
                "tokens": step * tokens_per_step, "tokens_per_s": round(tokens_run / elapsed, 1) if tokens_run else None,
-               "params": raw_model.num_params(), "device": str(dev), "world": world}
+               "params": raw_model.num_params(), "device": str(dev), "world": world, "rank": rank,
+               "sampler": {"epoch": batches.epoch, "cursor": batches.cursor},
+               "data_digest": batches.digest.hexdigest()}
     if ddp:
         torch.distributed.destroy_process_group()
     return summary
@@ -210,7 +224,7 @@ def _val_batches(run, tc, rank, world, vocab):
     except ShardError:
         return []
     out = []
-    for batch in loader(store, sampler, vocab, 0, 0):
+    for batch in loader(store, sampler.batches(0), vocab):
         out.append(batch)
         if len(out) >= tc.eval_batches:
             break
@@ -253,6 +267,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--max-steps", type=int, default=None)
     ap.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
+    ap.add_argument("--stop-after", type=int, default=None,
+                    help="stop after this step with a checkpoint (time-sliced jobs); --resume continues")
 
 
 def main(argv=None) -> int:
@@ -262,12 +278,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     try:
         cfg = load_config(args.config)
-        summary = train(args.shards, args.out, cfg, args.device, args.max_steps, args.resume)
+        summary = train(args.shards, args.out, cfg, args.device, args.max_steps, args.resume, args.stop_after)
     except (ShardError, ConfigError) as e:
         print(f"winnow train: error: {e}", file=sys.stderr)
         return 2
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(json.dumps(summary))
+    print(json.dumps(summary))          # every rank prints its own line (rank, data_digest)
     return 0
 
 

@@ -27,6 +27,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py
+	$(BIN)/python bench/bench_trainer.py
 
 clean:
 	rm -rf out out.winnow-tmp .pytest_cache

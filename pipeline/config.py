@@ -58,6 +58,9 @@ class NearDedupConfig:
     bands: Optional[int] = None
     rows: Optional[int] = None
     max_bucket_size: int = 10_000
+    verify: bool = False
+    clustering: str = "distributed"
+    max_rounds: int = 8
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,10 @@ def validate(cfg: Config) -> None:
     n = cfg.dedup.near
     if not 0 < n.threshold < 1:
         raise ConfigError("config key 'dedup.near.threshold' must be in (0, 1)")
+    if n.clustering not in ("distributed", "local"):
+        raise ConfigError("config key 'dedup.near.clustering' must be 'distributed' or 'local'")
+    if n.max_rounds < 1:
+        raise ConfigError("config key 'dedup.near.max_rounds' must be >= 1")
     if (n.bands is None) != (n.rows is None):
         raise ConfigError("config keys 'dedup.near.bands' and 'dedup.near.rows' must be set together")
     if n.bands is not None and n.bands * n.rows > n.num_perm:

@@ -23,7 +23,8 @@ from pipeline.io import files
 from pipeline.stages import tokenize as tokenize_stage
 from pipeline.stages.dedup import lsh
 from pipeline.transforms.common import DEAD_LETTER, REJECTED
-from pipeline.transforms.dedup import ExactDedup, NearDedup
+from pipeline.transforms.dedup import ExactDedup
+from pipeline.transforms.near_dedup import CLUSTERS, UNCONVERGED, NearDedup
 from pipeline.transforms.langid import LangId
 from pipeline.transforms.quality import Quality
 from pipeline.transforms.read import Read
@@ -33,6 +34,7 @@ from pipeline.transforms.write import WriteJson, WriteRows
 COUNTS_FILE = "_counts.json"
 SHARDS_FILE = "_shards.json"
 FILES_FILE = "_files_{}.json"
+DEDUP_FILE = "_dedup.json"
 
 
 class RunError(RuntimeError):
@@ -52,6 +54,7 @@ def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None):
     read = p | "Read" >> Read(inputs, cfg.input.max_record_bytes, cfg.input.html_main_content)
     # records of one big file leave Parse in one bundle: redistribute them so every worker gets a share
     docs, rejected, dead = read.docs | "Spread" >> beam.Reshuffle(), [], [read[DEAD_LETTER]]
+    clusters = None
     # counted independently of the outcomes, so the invariant input == kept + rejected + dead_letter can fail
     input_count = ((read.docs, read[DEAD_LETTER]) | "AllInput" >> beam.Flatten()
                    | "InputOutcome" >> beam.Map(lambda _: "input"))
@@ -66,7 +69,8 @@ def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None):
         docs, rejected = r.kept, rejected + [r[REJECTED]]
     if cfg.dedup.near.enabled:
         r = docs | "NearDedup" >> NearDedup(cfg.dedup.near)
-        docs, rejected = r.kept, rejected + [r[REJECTED]]
+        docs, rejected, clusters = r["kept"], rejected + [r[REJECTED]], r[CLUSTERS]
+        _ = r[UNCONVERGED] | "WriteDedupCheck" >> beam.ParDo(WriteJson(files.join(out_dir, DEDUP_FILE)))
     kept = docs
 
     if cfg.tokenize.enabled:
@@ -87,6 +91,11 @@ def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None):
     rejects = (rejected or [p | "NoRejects" >> beam.Create([])]) | "AllRejects" >> beam.Flatten()
     dead_letter = dead | "AllDeadLetters" >> beam.Flatten()
     outcomes = [input_count]
+    if clusters is not None:
+        written = clusters | "Write_clusters" >> WriteRows("clusters", out_dir, cfg.output.docs_per_file,
+                                                           config_hash, tok_sha)
+        _ = (written | "Gather_clusters" >> beam.combiners.ToList()
+             | "List_clusters" >> beam.ParDo(WriteJson(files.join(out_dir, FILES_FILE.format("clusters")))))
     for kind, rows in (("docs", kept), ("rejects", rejects), ("dead_letter", dead_letter)):
         written = rows | f"Write_{kind}" >> WriteRows(kind, out_dir, cfg.output.docs_per_file, config_hash, tok_sha)
         _ = (written | f"Gather_{kind}" >> beam.combiners.ToList()
@@ -185,6 +194,10 @@ def print_funnel(manifest: dict, out=sys.stdout) -> None:
         print("  drop reasons:", file=out)
         for k, v in sorted(manifest["rejected"].items(), key=lambda kv: (-kv[1], kv[0])):
             print(f"    {k:<40} {v:>8,}", file=out)
+    near = manifest.get("dedup", {}).get("near", {})
+    if near.get("converged") is False:
+        print(f"  WARNING: near-dedup clustering did not converge in {near['max_rounds']} rounds: "
+              f"{near['unconverged_edges']} edges join different clusters (raise dedup.near.max_rounds)", file=out)
 
 
 def _finalize(tmp: str, out: str, overwrite: bool) -> None:
@@ -238,8 +251,9 @@ def _manifest(tmp, inputs, cfg, config_hash, runner, counters) -> dict:
     counts = _read_json(files.join(tmp, COUNTS_FILE), {})
     shards = sorted(_read_json(files.join(tmp, SHARDS_FILE), []), key=lambda s: s["path"])
     listing = {k: sorted(_read_json(files.join(tmp, FILES_FILE.format(k)), []), key=lambda f: f["path"])
-               for k in ("docs", "rejects", "dead_letter")}
-    for name in [COUNTS_FILE, SHARDS_FILE] + [FILES_FILE.format(k) for k in listing]:
+               for k in ("docs", "rejects", "dead_letter", "clusters")}
+    unconverged = _read_json(files.join(tmp, DEDUP_FILE), None)
+    for name in [COUNTS_FILE, SHARDS_FILE, DEDUP_FILE] + [FILES_FILE.format(k) for k in listing]:
         if _exists(files.join(tmp, name)):
             FileSystems.delete([files.join(tmp, name)])
     rejected = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("rejected:")}
@@ -269,7 +283,11 @@ def _manifest(tmp, inputs, cfg, config_hash, runner, counters) -> dict:
         "files": listing,
         "tokenizer": tok,
         "dedup": {"near": {"threshold": near.threshold, "num_perm": near.num_perm, "bands": bands, "rows": rows,
-                           "ngram": near.ngram, "seed": near.seed}},
+                           "ngram": near.ngram, "seed": near.seed, "hash": "datasketch sha1_hash32",
+                           "clustering": near.clustering, "max_rounds": near.max_rounds, "verify": near.verify,
+                           "clusters": sum(f["rows"] for f in listing["clusters"]),
+                           "unconverged_edges": unconverged,
+                           "converged": None if unconverged is None else unconverged == 0}},
         "config_hash": config_hash,
         "config": cfg.to_dict(),
         "versions": _versions(),

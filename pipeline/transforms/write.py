@@ -7,19 +7,25 @@ import pyarrow as pa
 import schemas
 from pipeline.io import files
 from pipeline.stages import shard
+from schemas.clusters import CLUSTER_SCHEMA
 from schemas.dead_letter import DEAD_LETTER_SCHEMA
 from schemas.documents import DOCUMENT_SCHEMA
 
-_SCHEMAS = {"docs": DOCUMENT_SCHEMA, "rejects": DOCUMENT_SCHEMA, "dead_letter": DEAD_LETTER_SCHEMA}
+_SCHEMAS = {"docs": DOCUMENT_SCHEMA, "rejects": DOCUMENT_SCHEMA, "dead_letter": DEAD_LETTER_SCHEMA,
+            "clusters": CLUSTER_SCHEMA}
 
 
 def _sort_key(kind):
+    if kind == "clusters":
+        return lambda r: r["cluster_id"]
     if kind == "dead_letter":
         return lambda r: (r["source"], r["position"], r["stage"], r["error"])
     return lambda r: r["doc_id"]
 
 
 def _row_key(kind, row):
+    if kind == "clusters":
+        return row["cluster_id"]
     return f"{row['source']}#{row['position']}" if kind == "dead_letter" else row["doc_id"]
 
 

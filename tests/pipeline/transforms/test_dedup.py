@@ -6,7 +6,8 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipeline.config import NearDedupConfig
 from pipeline.stages.normalize import text_hash
 from pipeline.transforms.common import REJECTED
-from pipeline.transforms.dedup import ExactDedup, NearDedup
+from pipeline.transforms.dedup import ExactDedup
+from pipeline.transforms.near_dedup import NearDedup
 
 BASE = ("The committee met on Tuesday to review the annual budget and agreed to fund three new libraries, "
         "two parks and a community swimming pool in the northern district before the end of next year. ")
@@ -40,7 +41,7 @@ def test_near_dedup_clusters_revisions_and_keeps_distinct_docs():
     docs = [doc("a", BASE * 3, 0.2), doc("b", near + " " + BASE * 2, 0.8), doc("c", other, 0.9)]
     with beam.Pipeline(runner=FnApiRunner()) as p:
         r = p | beam.Create(docs) | NearDedup(NearDedupConfig())
-        assert_that(r.kept | "K" >> beam.Map(summary),
+        assert_that(r["kept"] | "K" >> beam.Map(summary),
                     equal_to([("b", (), "a", 2, None), ("c", (), "c", 1, None)]), label="kept")
         assert_that(r[REJECTED] | "R" >> beam.Map(summary),
                     equal_to([("a", ("dedup.near_duplicate",), "a", 2, "b")]), label="rejected")

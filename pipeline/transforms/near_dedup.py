@@ -1,0 +1,193 @@
+"""NearDedup: MinHash -> LSH band keys -> buckets (GroupByKey, walked lazily, star edges to the bucket's
+smallest doc_id, optionally verified by estimated Jaccard) -> connected components (distributed large-star /
+small-star, or the in-memory union-find oracle) -> survivor per cluster -> every doc marked.
+
+Outputs: kept, rejected (dedup.near_duplicate), clusters (one summary row per cluster of 2+ docs) and
+unconverged (one number: edges whose ends the unrolled rounds left in different components; 0 = converged).
+"""
+from __future__ import annotations
+
+import apache_beam as beam
+import numpy as np
+
+from pipeline.stages.dedup import components, lsh, minhash
+from pipeline.stages.document import reject
+from pipeline.stages.types import Rejection
+from pipeline.transforms.common import REJECTED, Counters
+from pipeline.transforms.components import ConnectedComponents
+from pipeline.transforms.dedup import BestCombineFn
+
+CLUSTERS = "clusters"
+UNCONVERGED = "unconverged"
+MAX_LISTED_MEMBERS = 1000           # clusters/ rows list at most this many member ids
+
+
+class BandKeysFn(beam.DoFn):
+    def __init__(self, cfg, bands, rows):
+        self.cfg, self.bands, self.rows = cfg, bands, rows
+
+    def process(self, doc):
+        sig = minhash.signature(doc["text"], self.cfg.num_perm, self.cfg.ngram, self.cfg.seed)
+        member = (doc["doc_id"], doc["quality_score"] or 0.0, sig.astype(np.uint64).tobytes() if self.cfg.verify else None)
+        for key in lsh.band_keys(sig, self.bands, self.rows):
+            yield key, member
+
+
+class BucketEdgesFn(beam.DoFn):
+    """Star edges from every member to the bucket's smallest doc_id: two lazy passes, never a list.
+
+    Buckets over max_bucket_size are skipped whole (deterministic; counted as near_dedup.buckets_over_cap):
+    such keys are boilerplate shared by thousands of pages, and true duplicates meet in other bands too.
+    With verify, an edge is kept only if the estimated Jaccard of the two signatures reaches the threshold.
+    """
+
+    def __init__(self, max_bucket_size, verify_threshold):
+        self.max_bucket_size, self.verify_threshold = max_bucket_size, verify_threshold
+        self.counters = Counters()
+
+    def process(self, element):
+        _, members = element
+        first, n = None, 0
+        for m in members:
+            n += 1
+            if first is None or m[0] < first[0]:
+                first = m
+        if n < 2:
+            return
+        if n > self.max_bucket_size:
+            self.counters.inc("near_dedup.buckets_over_cap")
+            return
+        self.counters.inc("near_dedup.candidate_buckets")
+        sig0 = np.frombuffer(first[2], dtype=np.uint64) if self.verify_threshold is not None else None
+        for m in members:
+            if m[0] == first[0]:
+                continue
+            if sig0 is not None:
+                est = float(np.mean(sig0 == np.frombuffer(m[2], dtype=np.uint64)))    # estimated Jaccard
+                if est < self.verify_threshold:
+                    self.counters.inc("near_dedup.edges_rejected_by_verification")
+                    continue
+            self.counters.inc("near_dedup.candidate_edges")
+            yield (first[0], first[1]), (m[0], m[1])
+
+
+class _LocalClusterFn(beam.DoFn):
+    """The in-memory union-find (test oracle and small-corpus option): all edges on one worker."""
+
+    def process(self, edges):
+        scores, pairs = {}, []
+        for (a, sa), (b, sb) in edges:
+            scores[a], scores[b] = sa, sb
+            pairs.append((a, b))
+        for doc_id, info in sorted(components.clusters(pairs, scores).items()):
+            yield doc_id, info
+
+
+class _ScoreByLabelFn(beam.DoFn):
+    def process(self, element):
+        u, g = element
+        for lab in g["label"]:
+            for s in g["score"]:
+                yield lab, (s, u)
+                return
+
+
+class _InfoFn(beam.DoFn):
+    def process(self, element):
+        cluster_id, g = element
+        (count, (_, survivor)), = g["best"]
+        for u in g["member"]:
+            yield u, (cluster_id, count, None if u == survivor else survivor)
+
+
+class _ClusterRowFn(beam.DoFn):
+    def process(self, element):
+        cluster_id, members = element
+        n, survivor, listed = 0, None, []
+        for doc_id, dup_of in members:
+            n += 1
+            if dup_of is None:
+                survivor = doc_id
+            listed.append(doc_id)
+            if len(listed) > 2 * MAX_LISTED_MEMBERS:          # keep the smallest ids, bounded memory
+                listed = sorted(listed)[:MAX_LISTED_MEMBERS]
+        listed = sorted(listed)[:MAX_LISTED_MEMBERS]
+        yield {"cluster_id": cluster_id, "size": n, "survivor": survivor, "members": listed,
+               "members_truncated": n > len(listed)}
+
+
+class MarkNearFn(beam.DoFn):
+    def __init__(self):
+        self.counters = Counters()
+
+    def process(self, element):
+        _, grouped = element
+        infos = list(grouped["cluster"])
+        for doc in grouped["docs"]:
+            if not infos:
+                self.counters.inc("near_dedup.out")
+                yield dict(doc, cluster_id=doc["doc_id"] if doc["cluster_id"] is None else doc["cluster_id"],
+                           cluster_size=doc["cluster_size"] or 1)
+                continue
+            cluster_id, size, dup_of = infos[0]
+            doc = dict(doc, cluster_id=cluster_id, cluster_size=size, duplicate_of=dup_of)
+            if dup_of is None:
+                self.counters.inc("near_dedup.out")
+                yield doc
+            else:
+                self.counters.inc("dedup.near_duplicate")
+                yield beam.pvalue.TaggedOutput(REJECTED, reject(doc, Rejection("dedup.near_duplicate", size)))
+
+
+def _key_by_id(d):
+    return d["doc_id"], d
+
+
+def _ids(edge):
+    return edge[0][0], edge[1][0]
+
+
+def _endpoints(edge):
+    yield edge[0]
+    yield edge[1]
+
+
+class NearDedup(beam.PTransform):
+    """docs -> {kept, rejected, clusters, unconverged} (a dict of PCollections)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        if cfg.bands is not None:
+            self.bands, self.rows = cfg.bands, cfg.rows
+        else:
+            self.bands, self.rows = lsh.optimal_params(cfg.threshold, cfg.num_perm)
+
+    def expand(self, docs):
+        cfg = self.cfg
+        edges = (docs
+                 | "BandKeys" >> beam.ParDo(BandKeysFn(cfg, self.bands, self.rows))
+                 | "GroupBuckets" >> beam.GroupByKey()
+                 | "Edges" >> beam.ParDo(BucketEdgesFn(cfg.max_bucket_size, cfg.threshold if cfg.verify else None)))
+        if cfg.clustering == "local":
+            infos = (edges | "GatherEdges" >> beam.combiners.ToList()
+                     | "UnionFind" >> beam.ParDo(_LocalClusterFn()))
+            unconverged = docs.pipeline | "Converged" >> beam.Create([0])
+        else:
+            labels, unconverged = edges | "EdgeIds" >> beam.Map(_ids) | "Components" >> ConnectedComponents(cfg.max_rounds)
+            scores = edges | "Endpoints" >> beam.FlatMap(_endpoints) | "DistinctScores" >> beam.Distinct()
+            per_cluster = ({"label": labels, "score": scores}
+                           | "JoinScores" >> beam.CoGroupByKey()
+                           | "ScoreByLabel" >> beam.ParDo(_ScoreByLabelFn())
+                           | "BestPerCluster" >> beam.CombinePerKey(BestCombineFn()))
+            infos = ({"member": labels | "ByLabel" >> beam.KvSwap(), "best": per_cluster}
+                     | "JoinSurvivor" >> beam.CoGroupByKey()
+                     | "Survivor" >> beam.ParDo(_InfoFn()))
+        clusters = (infos
+                    | "ByCluster" >> beam.Map(lambda kv: (kv[1][0], (kv[0], kv[1][2])))
+                    | "GroupClusters" >> beam.GroupByKey()
+                    | "ClusterRows" >> beam.ParDo(_ClusterRowFn()))
+        marked = ({"docs": docs | "KeyById" >> beam.Map(_key_by_id), "cluster": infos}
+                  | "Join" >> beam.CoGroupByKey()
+                  | "Mark" >> beam.ParDo(MarkNearFn()).with_outputs(REJECTED, main="kept"))
+        return {"kept": marked.kept, REJECTED: marked[REJECTED], CLUSTERS: clusters, UNCONVERGED: unconverged}

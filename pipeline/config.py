@@ -61,6 +61,7 @@ class NearDedupConfig:
     verify: bool = False
     clustering: str = "distributed"
     max_rounds: int = 8
+    against: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,11 @@ def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None):
         r = docs | "ExactDedup" >> ExactDedup()
         docs, rejected = r.kept, rejected + [r[REJECTED]]
     if cfg.dedup.near.enabled:
-        r = docs | "NearDedup" >> NearDedup(cfg.dedup.near)
+        index_rows = None
+        if cfg.dedup.near.against:
+            from pipeline.index import read_bands
+            index_rows = read_bands(p, cfg.dedup.near.against)
+        r = docs | "NearDedup" >> NearDedup(cfg.dedup.near, index_rows)
         docs, rejected, clusters = r["kept"], rejected + [r[REJECTED]], r[CLUSTERS]
         _ = r[UNCONVERGED] | "WriteDedupCheck" >> beam.ParDo(WriteJson(files.join(out_dir, DEDUP_FILE)))
     kept = docs
@@ -226,6 +230,9 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
     if "://" not in tmp:
         os.makedirs(tmp)
     config_hash = cfg.hash()
+    if cfg.dedup.near.enabled and cfg.dedup.near.against:
+        from pipeline.index import check_compatible, load_index
+        check_compatible(load_index(cfg.dedup.near.against), _near_params(cfg), "dedup.near.against")
     tokenizer_json = None
     if cfg.tokenize.enabled and cfg.tokenize.tokenizer != "train":
         if not _exists(cfg.tokenize.tokenizer):
@@ -247,6 +254,13 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
     return manifest
 
 
+def _near_params(cfg) -> dict:
+    near = cfg.dedup.near
+    bands, rows = (near.bands, near.rows) if near.bands else lsh.optimal_params(near.threshold, near.num_perm)
+    return {"num_perm": near.num_perm, "seed": near.seed, "ngram": near.ngram, "bands": bands, "rows": rows,
+            "hash": "minhash.hash_shingle"}
+
+
 def _manifest(tmp, inputs, cfg, config_hash, runner, counters) -> dict:
     counts = _read_json(files.join(tmp, COUNTS_FILE), {})
     shards = sorted(_read_json(files.join(tmp, SHARDS_FILE), []), key=lambda s: s["path"])
@@ -266,7 +280,6 @@ def _manifest(tmp, inputs, cfg, config_hash, runner, counters) -> dict:
                "vocab_size": t.get_vocab_size(), "eos_id": tokenize_stage.eos_id(t),
                "source": cfg.tokenize.tokenizer}
     near = cfg.dedup.near
-    bands, rows = (near.bands, near.rows) if near.bands else lsh.optimal_params(near.threshold, near.num_perm)
     return {
         "schema_version": schemas.SCHEMA_VERSION,
         "inputs": list(inputs),
@@ -282,8 +295,8 @@ def _manifest(tmp, inputs, cfg, config_hash, runner, counters) -> dict:
         "shards": shards,
         "files": listing,
         "tokenizer": tok,
-        "dedup": {"near": {"threshold": near.threshold, "num_perm": near.num_perm, "bands": bands, "rows": rows,
-                           "ngram": near.ngram, "seed": near.seed, "hash": "datasketch sha1_hash32",
+        "dedup": {"near": {"threshold": near.threshold, **_near_params(cfg),
+                           "against": near.against,
                            "clustering": near.clustering, "max_rounds": near.max_rounds, "verify": near.verify,
                            "clusters": sum(f["rows"] for f in listing["clusters"]),
                            "unconverged_edges": unconverged,

@@ -19,6 +19,7 @@ from pipeline.transforms.dedup import BestCombineFn
 
 CLUSTERS = "clusters"
 UNCONVERGED = "unconverged"
+AGAINST_INDEX = "against_index"
 MAX_LISTED_MEMBERS = 1000           # clusters/ rows list at most this many member ids
 
 
@@ -47,15 +48,22 @@ class BucketEdgesFn(beam.DoFn):
 
     def process(self, element):
         _, members = element
-        first, n = None, 0
+        first, old, n = None, None, 0
         for m in members:
             n += 1
-            if first is None or m[0] < first[0]:
+            if m[1] is None:                                  # a doc of the indexed corpus (dedup.near.against)
+                old = m[0] if old is None or m[0] < old else old
+            elif first is None or m[0] < first[0]:
                 first = m
-        if n < 2:
-            return
         if n > self.max_bucket_size:
             self.counters.inc("near_dedup.buckets_over_cap")
+            return
+        if old is not None:                                   # every new doc here duplicates the old corpus
+            for m in members:
+                if m[1] is not None:
+                    yield beam.pvalue.TaggedOutput(AGAINST_INDEX, (m[0], old))
+            return
+        if n < 2:
             return
         self.counters.inc("near_dedup.candidate_buckets")
         sig0 = np.frombuffer(first[2], dtype=np.uint64) if self.verify_threshold is not None else None
@@ -123,7 +131,14 @@ class MarkNearFn(beam.DoFn):
     def process(self, element):
         _, grouped = element
         infos = list(grouped["cluster"])
+        old = list(grouped["index"])
         for doc in grouped["docs"]:
+            if old:                                 # a near duplicate of the indexed corpus: always dropped
+                self.counters.inc("dedup.near_duplicate_of_index")
+                yield beam.pvalue.TaggedOutput(REJECTED, reject(
+                    dict(doc, cluster_id=old[0], cluster_size=None, duplicate_of=old[0]),
+                    Rejection("dedup.near_duplicate_of_index", None)))
+                continue
             if not infos:
                 self.counters.inc("near_dedup.out")
                 yield dict(doc, cluster_id=doc["doc_id"] if doc["cluster_id"] is None else doc["cluster_id"],
@@ -143,6 +158,10 @@ def _key_by_id(d):
     return d["doc_id"], d
 
 
+def _index_member(row):
+    return (row["band"], row["key"]), (row["doc_id"], None, None)
+
+
 def _ids(edge):
     return edge[0][0], edge[1][0]
 
@@ -155,9 +174,10 @@ def _endpoints(edge):
 class NearDedup(beam.PTransform):
     """docs -> {kept, rejected, clusters, unconverged} (a dict of PCollections)."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, index_rows=None):
+        """index_rows: optional PCollection of index band rows ({band, key, doc_id}) of an older corpus."""
         super().__init__()
-        self.cfg = cfg
+        self.cfg, self.index_rows = cfg, index_rows
         if cfg.bands is not None:
             self.bands, self.rows = cfg.bands, cfg.rows
         else:
@@ -165,10 +185,16 @@ class NearDedup(beam.PTransform):
 
     def expand(self, docs):
         cfg = self.cfg
-        edges = (docs
-                 | "BandKeys" >> beam.ParDo(BandKeysFn(cfg, self.bands, self.rows))
-                 | "GroupBuckets" >> beam.GroupByKey()
-                 | "Edges" >> beam.ParDo(BucketEdgesFn(cfg.max_bucket_size, cfg.threshold if cfg.verify else None)))
+        members = docs | "BandKeys" >> beam.ParDo(BandKeysFn(cfg, self.bands, self.rows))
+        if self.index_rows is not None:
+            old = self.index_rows | "IndexMembers" >> beam.Map(_index_member)
+            members = (members, old) | "WithIndex" >> beam.Flatten()
+        bucketed = (members
+                    | "GroupBuckets" >> beam.GroupByKey()
+                    | "Edges" >> beam.ParDo(BucketEdgesFn(cfg.max_bucket_size, cfg.threshold if cfg.verify else None))
+                    .with_outputs(AGAINST_INDEX, main="edges"))
+        edges = bucketed.edges
+        index_dups = bucketed[AGAINST_INDEX] | "OldestMatch" >> beam.CombinePerKey(min)
         if cfg.clustering == "local":
             infos = (edges | "GatherEdges" >> beam.combiners.ToList()
                      | "UnionFind" >> beam.ParDo(_LocalClusterFn()))
@@ -187,7 +213,7 @@ class NearDedup(beam.PTransform):
                     | "ByCluster" >> beam.Map(lambda kv: (kv[1][0], (kv[0], kv[1][2])))
                     | "GroupClusters" >> beam.GroupByKey()
                     | "ClusterRows" >> beam.ParDo(_ClusterRowFn()))
-        marked = ({"docs": docs | "KeyById" >> beam.Map(_key_by_id), "cluster": infos}
+        marked = ({"docs": docs | "KeyById" >> beam.Map(_key_by_id), "cluster": infos, "index": index_dups}
                   | "Join" >> beam.CoGroupByKey()
                   | "Mark" >> beam.ParDo(MarkNearFn()).with_outputs(REJECTED, main="kept"))
         return {"kept": marked.kept, REJECTED: marked[REJECTED], CLUSTERS: clusters, UNCONVERGED: unconverged}

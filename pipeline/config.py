@@ -89,6 +89,20 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class PiiSection:
+    enabled: bool = True
+    mode: str = "redact"
+    kinds: list = field(default_factory=lambda: ["email", "phone", "ip"])
+    redact_private_ips: bool = False
+    max_per_doc: Optional[int] = None
+
+    def stage_config(self):
+        from pipeline.stages.pii import PiiConfig
+        return PiiConfig(enabled=self.enabled, mode=self.mode, kinds=tuple(self.kinds),
+                         redact_private_ips=self.redact_private_ips, max_per_doc=self.max_per_doc)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     model: str = "tiny"
     n_layer: Optional[int] = None
@@ -121,6 +135,7 @@ class Config:
     input: InputConfig = field(default_factory=InputConfig)
     langid: LangIdConfig = field(default_factory=LangIdConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    pii: PiiSection = field(default_factory=PiiSection)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
@@ -220,6 +235,10 @@ def validate(cfg: Config) -> None:
             quality.thresholds_from_dict(name, th or {})
         except (ValueError, TypeError) as e:
             raise ConfigError(f"config key 'quality.thresholds.{name}': {e}") from None
+    try:
+        cfg.pii.stage_config()
+    except ValueError as e:
+        raise ConfigError(f"config key {e}") from None
     n = cfg.dedup.near
     if not 0 < n.threshold < 1:
         raise ConfigError("config key 'dedup.near.threshold' must be in (0, 1)")

@@ -26,6 +26,8 @@ from pipeline.transforms.common import DEAD_LETTER, REJECTED
 from pipeline.transforms.dedup import ExactDedup
 from pipeline.transforms.near_dedup import CLUSTERS, UNCONVERGED, NearDedup
 from pipeline.transforms.langid import LangId
+from pipeline.transforms.pii import TOTALS as PII_TOTALS
+from pipeline.transforms.pii import Pii
 from pipeline.transforms.quality import Quality
 from pipeline.transforms.read import Read
 from pipeline.transforms.tokenize import TokenizeAndShard, TrainTokenizer
@@ -35,6 +37,7 @@ COUNTS_FILE = "_counts.json"
 SHARDS_FILE = "_shards.json"
 FILES_FILE = "_files_{}.json"
 DEDUP_FILE = "_dedup.json"
+PII_FILE = "_pii.json"
 
 
 class RunError(RuntimeError):
@@ -64,6 +67,10 @@ def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None):
     if cfg.quality.enabled:
         r = docs | "Quality" >> Quality(config_mod.quality_filters(cfg))
         docs, rejected, dead = r.kept, rejected + [r[REJECTED]], dead + [r[DEAD_LETTER]]
+    if cfg.pii.enabled:
+        r = docs | "Pii" >> Pii(cfg.pii.stage_config())
+        docs, rejected = r["kept"], rejected + [r[REJECTED]]
+        _ = r[PII_TOTALS] | "WritePiiTotals" >> beam.ParDo(WriteJson(files.join(out_dir, PII_FILE)))
     if cfg.dedup.exact.enabled:
         r = docs | "ExactDedup" >> ExactDedup()
         docs, rejected = r.kept, rejected + [r[REJECTED]]
@@ -175,10 +182,10 @@ def funnel(manifest: dict) -> list[tuple[str, int]]:
     rows = [("input records", manifest["input_records"])]
     left = manifest["input_records"] - manifest["dead_letter"]
     rows.append(("parsed (- dead letter)", left))
-    for stage, prefixes in (("langid", ("langid.",)), ("quality", None), ("exact dedup", ("dedup.exact",)),
-                            ("near dedup", ("dedup.near",))):
+    for stage, prefixes in (("langid", ("langid.",)), ("quality", None), ("pii", ("pii.",)),
+                            ("exact dedup", ("dedup.exact",)), ("near dedup", ("dedup.near",))):
         if prefixes is None:
-            n = sum(v for k, v in rej.items() if not k.startswith(("langid.", "dedup.")))
+            n = sum(v for k, v in rej.items() if not k.startswith(("langid.", "dedup.", "pii.")))
         else:
             n = sum(v for k, v in rej.items() if k.startswith(prefixes))
         left -= n
@@ -191,6 +198,10 @@ def print_funnel(manifest: dict, out=sys.stdout) -> None:
     print("\nWinnow funnel", file=out)
     for name, n in funnel(manifest):
         print(f"  {name:<24} {n:>10,}", file=out)
+    hits = (manifest.get("pii") or {}).get("hits") or {}
+    if hits:
+        print(f"  {'pii hits':<24} " + ", ".join(f"{k} {v:,}" for k, v in hits.items())
+              + f" ({manifest['pii']['mode']})", file=out)
     t = manifest.get("tokens") or {}
     if t:
         print(f"  {'tokens train / val':<24} {t.get('train', 0):>10,} / {t.get('val', 0):,}", file=out)
@@ -267,7 +278,8 @@ def _manifest(tmp, inputs, cfg, config_hash, runner, counters) -> dict:
     listing = {k: sorted(_read_json(files.join(tmp, FILES_FILE.format(k)), []), key=lambda f: f["path"])
                for k in ("docs", "rejects", "dead_letter", "clusters")}
     unconverged = _read_json(files.join(tmp, DEDUP_FILE), None)
-    for name in [COUNTS_FILE, SHARDS_FILE, DEDUP_FILE] + [FILES_FILE.format(k) for k in listing]:
+    pii_totals = _read_json(files.join(tmp, PII_FILE), {})
+    for name in [COUNTS_FILE, SHARDS_FILE, DEDUP_FILE, PII_FILE] + [FILES_FILE.format(k) for k in listing]:
         if _exists(files.join(tmp, name)):
             FileSystems.delete([files.join(tmp, name)])
     rejected = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("rejected:")}
@@ -301,6 +313,7 @@ def _manifest(tmp, inputs, cfg, config_hash, runner, counters) -> dict:
                            "clusters": sum(f["rows"] for f in listing["clusters"]),
                            "unconverged_edges": unconverged,
                            "converged": None if unconverged is None else unconverged == 0}},
+        "pii": {"enabled": cfg.pii.enabled, "mode": cfg.pii.mode, "hits": dict(sorted(pii_totals.items()))},
         "config_hash": config_hash,
         "config": cfg.to_dict(),
         "versions": _versions(),

@@ -15,6 +15,7 @@ DOCUMENT_SCHEMA = pa.schema([
     pa.field("quality_signals", pa.map_(pa.string(), pa.float64())),
     pa.field("quality_skipped", pa.list_(pa.string())),   # rules skipped for this language
     pa.field("quality_score", pa.float64()),              # survivor ranking (stages.quality.quality_score)
+    pa.field("pii_counts", pa.map_(pa.string(), pa.int64())),   # PII hits by kind (email, phone, ip, ip_private)
     pa.field("text_hash", pa.string(), nullable=False),   # exact-dedup key
     pa.field("cluster_id", pa.string()),                  # null when the doc never reached dedup
     pa.field("cluster_size", pa.int32()),

@@ -26,6 +26,7 @@ def new_document(rec: RawRecord) -> dict:
         "quality_signals": {},
         "quality_skipped": [],
         "quality_score": None,
+        "pii_counts": None,
         "text_hash": text_hash(text),
         "cluster_id": None,
         "cluster_size": None,

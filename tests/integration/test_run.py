@@ -123,3 +123,22 @@ def test_existing_output_is_refused_without_overwrite(tmp_path, shared):
     assert os.path.exists(os.path.join(out, "manifest.json"))
     assert main(["run", "--input", src, "--output", out]) == 2
     assert main(["run", "--input", str(tmp_path / "nothing*.jsonl"), "--output", str(tmp_path / "z")]) == 2
+
+
+def test_pii_is_redacted_in_docs_and_shards(tmp_path, shared):
+    speeches = [json.loads(l) for l in gzip.open(shared("clean_reference_nltk", "inaugural.jsonl.gz"), "rt")][:12]
+    for i, r in enumerate(speeches):
+        r["text"] += (f"\n\nFor copies of this address write to archive.desk{i}@example.org or call "
+                      f"+1 (202) 555-01{i:02d}. The mirror server is at 203.0.113.{i + 7}.")
+    path = tmp_path / "pii.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.writelines(json.dumps(r) + "\n" for r in speeches)
+    out, m = _run(tmp_path, "out", [str(path)], tokenize={"vocab_size": 2000})
+    _assert_contract(out, m)
+    assert m["pii"]["hits"]["email"] >= 10 and m["pii"]["hits"]["phone"] >= 10
+    texts = [r["text"] for r in read_rows(out, "docs", ["text"])]
+    assert texts and all("@example.org" not in t and "555-01" not in t for t in texts)
+    assert sum("<EMAIL>" in t and "<PHONE>" in t for t in texts) >= 10
+    tok = tokenize.load(open(os.path.join(out, "tokenizer.json"), encoding="utf-8").read())
+    decoded = " ".join(tok.decode(ids) for ids in decode_docs(out).values())
+    assert "<EMAIL>" in decoded and "@example.org" not in decoded

@@ -27,6 +27,9 @@ class BandKeysFn(beam.DoFn):
     def __init__(self, cfg, bands, rows):
         self.cfg, self.bands, self.rows = cfg, bands, rows
 
+    def setup(self):
+        minhash.signature("warm up", self.cfg.num_perm, self.cfg.ngram, self.cfg.seed)   # builds the word table once
+
     def process(self, doc):
         sig = minhash.signature(doc["text"], self.cfg.num_perm, self.cfg.ngram, self.cfg.seed)
         member = (doc["doc_id"], doc["quality_score"] or 0.0, sig.astype(np.uint64).tobytes() if self.cfg.verify else None)

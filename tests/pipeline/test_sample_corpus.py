@@ -144,6 +144,24 @@ def test_unicode_noise_is_undone_by_ftfy(records):
         assert hashlib.sha256(fixed.encode("utf-8")).hexdigest() == r["clean_sha256"], r["id"]
 
 
+def test_heldout_is_clean_english_disjoint_from_the_sample(records):
+    mod = _load_script()
+    with gzip.open(SAMPLE / "heldout" / "heldout.jsonl.gz", "rt", encoding="utf-8") as f:
+        held = [json.loads(line) for line in f]
+    assert 50 <= len(held) and 100_000 <= sum(len(r["text"].encode("utf-8")) for r in held) <= 400_000
+    assert all(r["lang"] == "en" and r["corpus"] == "sotu" for r in held)
+    sample_texts = {r["text"] for r in records}
+    sample5 = set().union(*(mod.shingles(r["text"]) for r in records))
+    sample10 = set().union(*(mod.shingles(r["text"], mod.HELDOUT_COPY_NGRAM) for r in records))
+    for r in held:
+        assert r["text"] not in sample_texts
+        assert not mod.shingles(r["text"], mod.HELDOUT_COPY_NGRAM) & sample10, r["id"]
+        sh = mod.shingles(r["text"])
+        assert len(sh & sample5) / len(sh) <= mod.HELDOUT_MAX_5GRAM_OVERLAP, r["id"]
+    readme = (SAMPLE / "README.md").read_text(encoding="utf-8")
+    assert f"| `heldout/heldout.jsonl.gz` | {len(held)} records" in readme
+
+
 def _is_valid_record_line(line: bytes) -> bool:
     try:
         obj = json.loads(line.decode("utf-8"))
@@ -181,8 +199,8 @@ def test_script_is_deterministic_and_matches_the_committed_files(tmp_path):
         subprocess.run([sys.executable, str(SCRIPT), "--out-dir", str(out)], check=True,
                        capture_output=True)
         outs.append(out)
-    names = sorted(p.name for p in outs[0].iterdir())
-    assert names == sorted(p.name for p in outs[1].iterdir())
+    names = sorted(str(p.relative_to(outs[0])) for p in outs[0].rglob("*") if p.is_file())
+    assert names == sorted(str(p.relative_to(outs[1])) for p in outs[1].rglob("*") if p.is_file())
     for name in names:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
         committed = (SAMPLE / name).read_bytes()

@@ -1,4 +1,4 @@
-"""`winnow` command line: run | train | ablate | index build | config show.
+"""`winnow` command line: run | train | ablate | index build | bias probe | report | config show.
 
 Flags Winnow does not know are passed to Beam's PipelineOptions (e.g. --direct_num_workers, --project).
 """
@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--profile", default="all", help="quality profile to probe (default: all filters)")
     pr.add_argument("--output", default=None, help="also write the rows as JSON Lines here")
     pr.add_argument("--top", type=int, default=20, help="rows to print")
+    rp = sub.add_parser("report", help="(re)write the data card OUT/report/index.html of a finished run")
+    rp.add_argument("out")
     c = sub.add_parser("config", help="configuration")
     csub = c.add_subparsers(dest="config_cmd", required=True)
     show = csub.add_parser("show", help="print the effective config (defaults + --config)")
@@ -115,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
             except (RunError, ShardError) as e:
                 print(f"winnow: error: {e}", file=sys.stderr)
                 return 2
+            return 0
+        if args.cmd == "report":
+            from pipeline.report import write_report
+            if not os.path.exists(os.path.join(args.out, "manifest.json")) and "://" not in args.out:
+                print(f"winnow: error: {args.out} is not a finished run (no manifest.json)", file=sys.stderr)
+                return 2
+            print(write_report(args.out))
             return 0
         if args.cmd == "bias":
             return _bias_probe(args)

@@ -281,7 +281,12 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
     files.write_json(files.join(tmp, schemas.manifest.MANIFEST_FILE), manifest)
     _finalize(tmp, out, overwrite)
     print_funnel(manifest, log)
-    print(f"\nwrote {out}", file=log)
+    from pipeline.report import write_report
+    try:
+        report = write_report(out)
+    except Exception as e:          # the outputs are complete; a broken report must not fail the run
+        report = f"(report failed: {type(e).__name__}: {e}; retry with `winnow report {out}`)"
+    print(f"\nwrote {out}   data card: {report}", file=log)
     _gate(manifest, cfg, log)
     return manifest
 

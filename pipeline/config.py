@@ -51,7 +51,7 @@ class ExactDedupConfig:
 @dataclass(frozen=True)
 class NearDedupConfig:
     enabled: bool = True
-    threshold: float = 0.8
+    threshold: float = 0.75
     num_perm: int = 128
     ngram: int = 5
     seed: int = 1

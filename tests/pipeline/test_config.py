@@ -8,7 +8,7 @@ def test_defaults_load_and_hash_is_stable():
     a, b = load_config(), load_config()
     assert a == b and a.hash() == b.hash()
     assert a.langid.languages == ["en"]
-    assert a.dedup.near.threshold == 0.8
+    assert a.dedup.near.threshold == 0.75
 
 
 def test_user_file_overrides_subset(tmp_path):

@@ -25,8 +25,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q
 
+# Long measurements, never in `make test`; each script prints its table and writes bench/results/*.json.
 bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py
+	$(BIN)/python bench/bench_minhash.py
+	$(BIN)/python bench/bench_dedup.py --sizes 10000 30000
+	$(BIN)/python bench/bench_bias_match.py
+	$(BIN)/python bench/bench_pii.py
 	$(BIN)/python bench/bench_trainer.py
 
 clean:

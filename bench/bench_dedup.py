@@ -31,14 +31,7 @@ RESULTS = os.path.join(ROOT, "bench", "results", "dedup.json")
 
 BANDS = [(0.0, 0.5), (0.5, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.0001)]   # Jaccard bands of the true pairs
 HIGH_J = 0.8                                                              # the issue's goal: F1 >= 0.95 above this
-# (name, dedup.near overrides): the default, verification, and the threshold sweep
-CONFIGS = [("default (t=0.8)", {}),
-           ("t=0.8 verify", {"verify": True}),
-           ("t=0.8 local clustering", {"clustering": "local"}),
-           ("t=0.7", {"threshold": 0.7}),
-           ("t=0.7 verify", {"threshold": 0.7, "verify": True}),
-           ("t=0.85", {"threshold": 0.85}),
-           ("t=0.85 verify", {"threshold": 0.85, "verify": True})]
+THRESHOLDS = (0.7, 0.75, 0.8, 0.85)                                     # swept, each with and without verify
 DEDUP_ONLY = {"langid": {"enabled": False}, "quality": {"enabled": False}, "pii": {"enabled": False},
               "tokenize": {"enabled": False},
               "dedup": {"exact": {"enabled": True}, "near": {"enabled": True}}}
@@ -132,13 +125,25 @@ def score(labels: dict[str, str], cluster: dict[str, str], pos: dict, similar: s
     return out
 
 
+def configs() -> list[tuple[str, dict]]:
+    """(name, dedup.near overrides): every swept threshold with and without verify, and the default threshold
+    with the in-memory union-find, which must give the same clusters as the distributed rounds."""
+    from pipeline.config import load_config
+    default = load_config().dedup.near.threshold
+    out = []
+    for t in THRESHOLDS:
+        tag = f"t={t}" + (" (default)" if t == default else "")
+        out += [(tag, {"threshold": t}), (f"{tag} verify", {"threshold": t, "verify": True})]
+    return out + [(f"t={default} local clustering", {"threshold": default, "clustering": "local"})]
+
+
 def quality_runs(tmp: str) -> list[dict]:
     from pipeline.config import load_config
     from pipeline.run import run_pipeline
     docs, cluster, pos, similar = load_truth()
     inp = os.path.join(REVISIONS, "documents.jsonl.gz")
     rows = []
-    for name, near in CONFIGS:
+    for name, near in configs():
         cfg = load_config(overrides={**DEDUP_ONLY, "dedup": {"exact": {"enabled": True}, "near": near}})
         out = os.path.join(tmp, "quality-" + str(len(rows)))
         t = time.perf_counter()
@@ -158,7 +163,7 @@ def quality_runs(tmp: str) -> list[dict]:
 
 # --- S-curve ---
 
-def s_curve(threshold=0.8, num_perm=128, bands=None, rows=None) -> dict:
+def s_curve(threshold: float, num_perm=128, bands=None, rows=None) -> dict:
     from pipeline.stages.dedup import lsh
     if bands is None:
         bands, rows = lsh.optimal_params(threshold, num_perm)
@@ -439,10 +444,20 @@ def main(argv=None) -> None:
             return print_report(json.load(f))
     if not os.path.isdir(REVISIONS):
         sys.exit(f"bench needs {DATA} (../shared beside the repo)")
+    from pipeline.config import load_config
+    near = load_config().dedup.near
     res: dict = {"code": _code_version()}
+    prev = {}
+    if (args.skip_quality or args.skip_scale) and os.path.exists(args.results):
+        with open(args.results) as f:
+            prev = json.load(f)                     # a section not rerun is kept, with the code it was run on
+    for section, skipped in (("quality", args.skip_quality), ("scale", args.skip_scale)):
+        if skipped and section in prev:
+            res[section] = prev[section]
+            res.setdefault("carried_over", {})[section] = prev.get("carried_over", {}).get(section, prev.get("code"))
     with tempfile.TemporaryDirectory(prefix="winnow-bench-dedup-") as tmp:
-        res["s_curve"] = s_curve()
-        res["s_curve_by_threshold"] = [s_curve(t) for t in (0.7, 0.8, 0.85)]
+        res["s_curve"] = s_curve(near.threshold, near.num_perm, near.bands, near.rows)
+        res["s_curve_by_threshold"] = [s_curve(t, near.num_perm) for t in THRESHOLDS]
         if not args.skip_quality:
             print("quality runs:", flush=True)
             res["quality"] = quality_runs(tmp)

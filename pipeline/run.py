@@ -24,7 +24,7 @@ from pipeline.io import files
 from pipeline.stages import tokenize as tokenize_stage
 from pipeline.stages.dedup import lsh
 from pipeline.transforms.common import DEAD_LETTER, REJECTED
-from pipeline.transforms.dedup import ExactDedup
+from pipeline.transforms.dedup import ExactDedup, ResolveExactCopies
 from pipeline.transforms.near_dedup import CLUSTERS, UNCONVERGED, NearDedup
 from pipeline.transforms.langid import LangId
 from pipeline.transforms.pii import TOTALS as PII_TOTALS
@@ -78,18 +78,23 @@ def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None):
         r = docs | "Pii" >> Pii(cfg.pii.stage_config())
         docs, rejected = r["kept"], rejected + [r[REJECTED]]
         _ = r[PII_TOTALS] | "WritePiiTotals" >> beam.ParDo(WriteJson(files.join(out_dir, PII_FILE)))
+    exact_copies = None
     if cfg.dedup.exact.enabled:
         r = docs | "ExactDedup" >> ExactDedup()
-        docs, rejected = r.kept, rejected + [r[REJECTED]]
+        docs, exact_copies = r.kept, r[REJECTED]
     if cfg.dedup.near.enabled:
         index_rows = None
         if cfg.dedup.near.against:
             from pipeline.index import read_bands
             index_rows = read_bands(p, cfg.dedup.near.against)
         r = docs | "NearDedup" >> NearDedup(cfg.dedup.near, index_rows)
+        if exact_copies is not None:
+            exact_copies = (exact_copies, r["kept"], r[REJECTED]) | "ResolveExactCopies" >> ResolveExactCopies()
         docs, rejected, clusters = r["kept"], rejected + [r[REJECTED]], r[CLUSTERS]
         _ = r[UNCONVERGED] | "WriteDedupCheck" >> beam.ParDo(WriteJson(files.join(out_dir, DEDUP_FILE)))
     kept = docs
+    if exact_copies is not None:
+        rejected.append(exact_copies)
 
     if cfg.tokenize.enabled:
         if tokenizer_json is None:
@@ -223,7 +228,7 @@ def print_funnel(manifest: dict, out=sys.stdout) -> None:
         print(f"  {'pii hits':<24} " + ", ".join(f"{k} {v:,}" for k, v in hits.items())
               + f" ({manifest['pii']['mode']})", file=out)
     t = manifest.get("tokens") or {}
-    if t:
+    if manifest.get("tokenizer"):
         print(f"  {'tokens train / val':<24} {t.get('train', 0):>10,} / {t.get('val', 0):,}", file=out)
     if manifest["rejected"]:
         print("  drop reasons:", file=out)

@@ -56,3 +56,31 @@ class ExactDedup(beam.PTransform):
         return ({"docs": keyed, "best": best}
                 | "Join" >> beam.CoGroupByKey()
                 | "Mark" >> beam.ParDo(MarkExactFn()).with_outputs(REJECTED, main="kept"))
+
+
+class _ResolveFn(beam.DoFn):
+    def process(self, element):
+        survivor, grouped = element
+        final = next(iter(grouped["final"]), None)
+        for doc in grouped["copies"]:
+            if final is not None:
+                cluster_id, size, dup_of = final
+                doc = dict(doc, cluster_id=cluster_id, cluster_size=size, duplicate_of=dup_of or survivor)
+            yield doc
+
+
+def _final_info(d):
+    return d["doc_id"], (d["cluster_id"], d["cluster_size"], d["duplicate_of"])
+
+
+class ResolveExactCopies(beam.PTransform):
+    """After near dedup: exact copies take their survivor's final cluster, and point at the doc that finally
+    survived (the exact survivor, or the near survivor it was merged into)."""
+
+    def expand(self, pcolls):
+        copies, near_kept, near_rejected = pcolls
+        final = ((near_kept, near_rejected) | "Final" >> beam.Flatten()
+                 | "FinalInfo" >> beam.Map(_final_info))
+        return ({"copies": copies | "BySurvivor" >> beam.Map(lambda d: (d["duplicate_of"], d)), "final": final}
+                | "Join" >> beam.CoGroupByKey()
+                | "Resolve" >> beam.ParDo(_ResolveFn()))

@@ -332,7 +332,7 @@ def _gate(manifest: dict, cfg, log) -> None:
 
 def _near_params(cfg) -> dict:
     near = cfg.dedup.near
-    bands, rows = (near.bands, near.rows) if near.bands else lsh.optimal_params(near.threshold, near.num_perm)
+    bands, rows = lsh.bands_rows(near)
     return {"num_perm": near.num_perm, "seed": near.seed, "ngram": near.ngram, "bands": bands, "rows": rows,
             "hash": "minhash.hash_shingle"}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import posixpath
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import torch
 
 import schemas
 from schemas.manifest import MANIFEST_FILE
+from schemas.shards import SPLITS
 
 
 class ShardError(RuntimeError):
@@ -27,7 +29,7 @@ class ShardError(RuntimeError):
 
 
 def _join(base: str, *parts: str) -> str:
-    return posixpath.join(base.rstrip("/"), *parts) if "://" in base else __import__("os").path.join(base, *parts)
+    return posixpath.join(base.rstrip("/"), *parts) if "://" in base else os.path.join(base, *parts)
 
 
 def _read(path: str) -> bytes:
@@ -67,7 +69,7 @@ def open_run(shards_dir: str, verify: bool = True) -> Run:
     if hashlib.sha256(tok_bytes).hexdigest() != tok_info.get("sha256"):
         raise ShardError(f"tokenizer.json in {root} does not match the manifest's tokenizer sha256 "
                          f"{tok_info.get('sha256')}: the shards were made with another tokenizer")
-    files = {s: [] for s in schemas.shards.SPLITS} if hasattr(schemas, "shards") else {"train": [], "val": []}
+    files = {s: [] for s in SPLITS}
     for entry in manifest.get("shards", []):
         path = _join(root, entry["path"])
         if verify:

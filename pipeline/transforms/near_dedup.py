@@ -181,10 +181,7 @@ class NearDedup(beam.PTransform):
         """index_rows: optional PCollection of index band rows ({band, key, doc_id}) of an older corpus."""
         super().__init__()
         self.cfg, self.index_rows = cfg, index_rows
-        if cfg.bands is not None:
-            self.bands, self.rows = cfg.bands, cfg.rows
-        else:
-            self.bands, self.rows = lsh.optimal_params(cfg.threshold, cfg.num_perm)
+        self.bands, self.rows = lsh.bands_rows(cfg)
 
     def expand(self, docs):
         cfg = self.cfg

@@ -16,6 +16,13 @@ def optimal_params(threshold: float, num_perm: int) -> tuple[int, int]:
     return int(b), int(r)
 
 
+def bands_rows(near_cfg) -> tuple[int, int]:
+    """The (bands, rows) of a dedup.near config: the explicit ones, else derived from its threshold."""
+    if near_cfg.bands is not None:
+        return near_cfg.bands, near_cfg.rows
+    return optimal_params(near_cfg.threshold, near_cfg.num_perm)
+
+
 def candidate_probability(s: float, bands: int, rows: int) -> float:
     """Probability that two docs of Jaccard s share at least one band."""
     return 1.0 - (1.0 - s ** rows) ** bands

@@ -28,7 +28,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="input files (.jsonl[.gz|.zst], .parquet, .warc.gz/.wet.gz/.arc.gz, .txt); repeatable")
     r.add_argument("--output", default=DEFAULT_OUTPUT, help="output directory (default: ./out)")
     r.add_argument("--config", default=None, help="YAML config overriding the defaults")
-    r.add_argument("--runner", default=None, help="direct (default: in-process FnApiRunner) or a Beam runner name")
+    r.add_argument("--runner", default=None,
+                   help="direct (default: in-process FnApiRunner) | dask | portable | dataflow | flink | spark, "
+                        "or any Beam runner name; see README 'Runners'")
+    r.add_argument("--dask-address", default=None, metavar="HOST:PORT",
+                   help="--runner dask: a running dask scheduler (default: a LocalCluster started for the run)")
+    r.add_argument("--workers", type=int, default=None,
+                   help="--runner dask/portable without a cluster: local worker processes (default: CPU count)")
     r.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     r.add_argument("--then-train", action="store_true",
                    help="when the run finishes, train on its shards (train options: --train-out, --max-steps, --device)")
@@ -36,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--max-steps", type=int, default=None, help="with --then-train: training steps")
     r.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="with --then-train")
     t = sub.add_parser("train", help="train the bundled GPT on the shards of a run (also under torchrun)")
-    from trainer.train import add_arguments
+    from trainer.args import add_arguments
     add_arguments(t)
     a = sub.add_parser("ablate", help="train the same model on raw and on cleaned output, compare on held-out text")
     a.add_argument("--input", action="append", default=None, metavar="GLOB", help="as for run (default: the sample)")
@@ -143,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             from pipeline.run import GateError
             try:
                 run_pipeline(inputs, args.output, cfg, runner=args.runner, beam_args=beam_args,
-                             overwrite=args.overwrite)
+                             overwrite=args.overwrite, workers=args.workers, dask_address=args.dask_address)
             except GateError as e:
                 print(f"winnow: {e}", file=sys.stderr)
                 return 3

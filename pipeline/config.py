@@ -271,7 +271,7 @@ def validate(cfg: Config) -> None:
     if t.seq_len < 1:
         raise ConfigError("config key 'tokenize.seq_len' must be >= 1")
     tr = cfg.train
-    from trainer.model import PRESETS
+    from trainer.args import PRESETS
     if tr.model not in PRESETS:
         raise ConfigError(f"config key 'train.model': unknown preset {tr.model!r} (known: {', '.join(PRESETS)})")
     if tr.batch_size < 1 or tr.grad_accum < 1 or tr.max_steps < 1:

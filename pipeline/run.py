@@ -20,6 +20,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 import schemas
 import schemas.manifest
 from pipeline import config as config_mod
+from pipeline import runners
 from pipeline.io import files
 from pipeline.stages import tokenize as tokenize_stage
 from pipeline.stages.dedup import lsh
@@ -144,13 +145,9 @@ def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None):
 
 
 def make_pipeline(runner: str | None, beam_args: list[str]) -> beam.Pipeline:
-    """`direct` (default) = the in-process FnApiRunner, which never downloads the Prism binary."""
-    options = PipelineOptions(beam_args)
-    name = (runner or "direct").lower()
-    if name in ("direct", "fnapi", "fnapirunner"):
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-        return beam.Pipeline(runner=FnApiRunner(), options=options)
-    return beam.Pipeline(runner=runner, options=options)
+    """`direct` (default) = the in-process FnApiRunner, which never downloads the Prism binary; see
+    pipeline/runners for dask, portable, dataflow."""
+    return runners.pipeline_for((runner or "direct").lower(), beam_args)
 
 
 def _versions() -> dict:
@@ -168,9 +165,11 @@ def _exists(path: str) -> bool:
     return FileSystems.exists(path)
 
 
-def _check_inputs(inputs: list[str]) -> None:
-    """Every pattern matches something, and every matched file has a format we read (by extension)."""
+def _check_inputs(inputs: list[str]) -> int:
+    """Every pattern matches something, and every matched file has a format we read (by extension).
+    Returns the inputs' total size in bytes."""
     from pipeline.stages import parse
+    total = 0
     for pattern in inputs:
         res = FileSystems.match([pattern])[0]
         if not res.metadata_list:
@@ -180,6 +179,8 @@ def _check_inputs(inputs: list[str]) -> None:
                 parse.format_of(m.path)
             except ValueError as e:
                 raise RunError(f"input {pattern!r}: {e}") from None
+            total += m.size_in_bytes
+    return total
 
 
 def _read_json(path: str, default=None):
@@ -252,14 +253,22 @@ def _finalize(tmp: str, out: str, overwrite: bool) -> None:
 
 
 def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, beam_args: list[str] | None = None,
-                 overwrite: bool = False, log=sys.stdout) -> dict:
-    """Run the pipeline end to end and return the manifest (also written to OUT/manifest.json)."""
+                 overwrite: bool = False, log=sys.stdout, workers: int | None = None,
+                 dask_address: str | None = None) -> dict:
+    """Run the pipeline end to end and return the manifest (also written to OUT/manifest.json).
+    `workers` / `dask_address`: local processes and cluster for the dask and portable runners."""
     out = out.rstrip("/")
+    runner = (runner or "direct").lower()
+    if runner == "dataflow":
+        try:
+            runners.check_dataflow(beam_args or [], out)
+        except runners.RunnerError as e:
+            raise RunError(str(e)) from None
     if _exists(out) and not overwrite:
         local_empty = "://" not in out and os.path.isdir(out) and not os.listdir(out)
         if not local_empty:
             raise RunError(f"output {out} already exists; pass --overwrite to replace it")
-    _check_inputs(inputs)
+    input_bytes = _check_inputs(inputs)
     tmp = out + ".winnow-tmp"
     if _exists(tmp):
         FileSystems.delete([tmp])
@@ -276,10 +285,17 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
         tokenizer_json = files.read_bytes(cfg.tokenize.tokenizer).decode("utf-8")
         tokenize_stage.eos_id(tokenize_stage.load(tokenizer_json))     # fail early on a tokenizer without EOS
 
-    p = make_pipeline(runner, beam_args or [])
-    build(p, cfg, inputs, tmp, config_hash, tokenizer_json)
-    result = p.run()
-    result.wait_until_finish()
+    plan = runners.RunnerPlan(runner, list(beam_args or []), workers, dask_address, input_bytes)
+    with runners.session(plan) as args:
+        p = make_pipeline(runner, args)
+        build(p, cfg, inputs, tmp, config_hash, tokenizer_json)
+        result = p.run()
+        try:
+            result.wait_until_finish()
+        finally:
+            client = getattr(result, "client", None)       # the dask runner's distributed.Client
+            if client is not None:
+                client.close()
 
     manifest = _manifest(tmp, inputs, cfg, config_hash, runner, _metrics(result))
     schemas.manifest.check_invariant(manifest)

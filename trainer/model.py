@@ -12,6 +12,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from trainer.args import PRESETS  # noqa: F401  (re-exported: model presets live in a torch-free module)
+
 
 @dataclass
 class GPTConfig:
@@ -28,12 +30,6 @@ class GPTConfig:
         return (self.vocab_size + 63) // 64 * 64
 
 
-PRESETS = {
-    # trains on a laptop CPU in minutes on the bundled sample
-    "tiny": dict(n_layer=4, n_head=4, n_embd=128),
-    # GPT-2 small (124M with a 50257 vocabulary): for a GPU
-    "gpt2-124m": dict(n_layer=12, n_head=12, n_embd=768),
-}
 
 
 class LayerNorm(nn.Module):

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from trainer import checkpoint
+from trainer.args import add_arguments
 from trainer.data import BlockSampler, BlockStore, ShardError, loader, open_run
 from trainer.model import GPT, PRESETS, GPTConfig
 
@@ -258,17 +259,6 @@ def _progress(total, initial, master):
         return None
     from tqdm import tqdm
     return tqdm(total=total, initial=initial, desc="train", unit="step", dynamic_ncols=True, file=sys.stderr)
-
-
-def add_arguments(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument("--shards", required=True, help="OUT/shards of a `winnow run` (local path or fsspec URL)")
-    ap.add_argument("--out", required=True, help="run directory: checkpoints/, metrics.jsonl")
-    ap.add_argument("--config", default=None, help="YAML config (its `train:` section)")
-    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    ap.add_argument("--max-steps", type=int, default=None)
-    ap.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
-    ap.add_argument("--stop-after", type=int, default=None,
-                    help="stop after this step with a checkpoint (time-sliced jobs); --resume continues")
 
 
 def main(argv=None) -> int:

@@ -22,6 +22,10 @@ UNCONVERGED = "unconverged"
 AGAINST_INDEX = "against_index"
 MAX_LISTED_MEMBERS = 1000           # clusters/ rows list at most this many member ids
 
+# Beam resource hint for the clustering rounds (honoured by Dataflow; other runners ignore it): a hub node's
+# adjacency list is grouped on one worker, so ask for a high-memory machine for these steps only.
+CLUSTERING_MIN_RAM = "8GB"
+
 
 class BandKeysFn(beam.DoFn):
     def __init__(self, cfg, bands, rows):
@@ -200,7 +204,8 @@ class NearDedup(beam.PTransform):
                      | "UnionFind" >> beam.ParDo(_LocalClusterFn()))
             unconverged = docs.pipeline | "Converged" >> beam.Create([0])
         else:
-            labels, unconverged = edges | "EdgeIds" >> beam.Map(_ids) | "Components" >> ConnectedComponents(cfg.max_rounds)
+            components = ConnectedComponents(cfg.max_rounds).with_resource_hints(min_ram=CLUSTERING_MIN_RAM)
+            labels, unconverged = edges | "EdgeIds" >> beam.Map(_ids) | "Components" >> components
             scores = edges | "Endpoints" >> beam.FlatMap(_endpoints) | "DistinctScores" >> beam.Distinct()
             per_cluster = ({"label": labels, "score": scores}
                            | "JoinScores" >> beam.CoGroupByKey()

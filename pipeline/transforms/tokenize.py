@@ -16,6 +16,10 @@ from pipeline.stages import shard, tokenize
 from pipeline.transforms.common import Counters
 from schemas.shards import ROWS_PER_ROW_GROUP, SHARD_SCHEMA
 
+# Beam resource hint for shard packing (honoured by Dataflow; other runners ignore it): one task holds a whole
+# shard's documents and their token arrays (blocks_per_shard x (seq_len + 1) tokens plus the docs' text).
+PACKING_MIN_RAM = "4GB"
+
 
 class _TokenizerCache:
     """Holds the Tokenizer built from a side-input JSON once per DoFn instance."""
@@ -122,4 +126,5 @@ class TokenizeAndShard(beam.PTransform):
                 | "AssignShard" >> beam.ParDo(AssignShardFn(self.cfg.seq_len, self.blocks_per_shard),
                                               beam.pvalue.AsDict(totals))
                 | "GroupShards" >> beam.GroupByKey()
-                | "Pack" >> beam.ParDo(WriteShardFn(self.out_dir, self.cfg.seq_len, self.config_hash), tok_side))
+                | "Pack" >> beam.ParDo(WriteShardFn(self.out_dir, self.cfg.seq_len, self.config_hash), tok_side)
+                .with_resource_hints(min_ram=PACKING_MIN_RAM))

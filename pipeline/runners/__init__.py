@@ -1,0 +1,115 @@
+"""Which Beam runner executes a run, and the local services some runners need for the run's lifetime.
+
+- direct   : the in-process FnApiRunner (never downloads the Prism binary). N local processes with
+             --direct_num_workers=N --direct_running_mode=multi_processing.
+- dask     : WinnowDaskRunner (pipeline/runners/dask.py) on --dask-address, or on a dask.distributed
+             LocalCluster of --workers processes that the run starts and stops.
+- portable : PortableRunner on --job_endpoint; without one, a local job service
+             (local_job_service_main) and an EXTERNAL worker pool (worker_pool_main) that the run starts
+             and stops (pipeline/runners/portable.py).
+- dataflow : DataflowRunner; needs --project, --region and a gs:// --temp_location (deploy/dataflow/).
+- flink / spark : FlinkRunner / SparkRunner with their own flags (--flink_master, --flink_job_server_jar,
+             --spark_master_url, --spark_job_server_jar); their job-server jars are not bundled.
+Any other name is handed to Beam unchanged.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from dataclasses import dataclass, field
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+RUNNERS = ("direct", "dask", "portable", "dataflow", "flink", "spark")
+_BEAM_NAMES = {"dataflow": "DataflowRunner", "flink": "FlinkRunner", "spark": "SparkRunner"}
+DASK_BYTES_PER_PARTITION = 4 << 20       # input bytes (as stored, often gzip) per dask partition
+
+
+class RunnerError(ValueError):
+    pass
+
+
+@dataclass
+class RunnerPlan:
+    """What `winnow run --runner ...` asked for; `session()` turns it into a live runner."""
+    name: str = "direct"
+    beam_args: list[str] = field(default_factory=list)
+    workers: int | None = None            # dask / portable local workers (default: CPU count)
+    dask_address: str | None = None
+    input_bytes: int = 0                  # sizes the dask partitions
+
+
+def _has_flag(args: list[str], name: str) -> bool:
+    return any(a == name or a.startswith(name + "=") for a in args)
+
+
+def _flag_value(args: list[str], name: str) -> str | None:
+    for i, a in enumerate(args):
+        if a.startswith(name + "="):
+            return a.split("=", 1)[1]
+        if a == name and i + 1 < len(args):
+            return args[i + 1]
+    return None
+
+
+def check_dataflow(beam_args: list[str], output: str) -> None:
+    """Fail before building anything when a Dataflow job could not start or write its output."""
+    missing = [f for f in ("--project", "--region", "--temp_location") if not _has_flag(beam_args, f)]
+    if missing:
+        raise RunnerError(f"--runner dataflow needs {', '.join(missing)} (see deploy/dataflow/README.md)")
+    temp = _flag_value(beam_args, "--temp_location") or ""
+    if not temp.startswith("gs://"):
+        raise RunnerError(f"--runner dataflow: --temp_location must be a gs:// path, got {temp!r}")
+    if not output.startswith("gs://"):
+        raise RunnerError(f"--runner dataflow: --output must be a gs:// path (workers cannot write {output!r})")
+
+
+def _workers(plan: RunnerPlan) -> int:
+    return plan.workers or os.cpu_count() or 1
+
+
+def dask_npartitions(input_bytes: int, workers: int) -> int:
+    """Enough partitions to keep every worker busy and each partition's input at most ~4 MB."""
+    return max(2 * workers, math.ceil(input_bytes / DASK_BYTES_PER_PARTITION))
+
+
+def pipeline_for(name: str, beam_args: list[str]) -> beam.Pipeline:
+    options = PipelineOptions(beam_args)
+    if name in ("direct", "fnapi", "fnapirunner"):
+        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+        return beam.Pipeline(runner=FnApiRunner(), options=options)
+    if name == "dask":
+        from pipeline.runners.dask import WinnowDaskRunner
+        return beam.Pipeline(runner=WinnowDaskRunner(), options=options)
+    if name == "portable":
+        return beam.Pipeline(runner="PortableRunner", options=options)
+    return beam.Pipeline(runner=_BEAM_NAMES.get(name, name), options=options)
+
+
+@contextlib.contextmanager
+def session(plan: RunnerPlan):
+    """Yield the full Beam argument list for the run, with any local cluster/service started for it."""
+    name = (plan.name or "direct").lower()
+    args = list(plan.beam_args)
+    if name == "dask":
+        if not _has_flag(args, "--dask_npartitions") and not _has_flag(args, "--dask_partition_size"):
+            args.append(f"--dask_npartitions={dask_npartitions(plan.input_bytes, _workers(plan))}")
+        if plan.dask_address or _has_flag(args, "--dask_client_address"):
+            if plan.dask_address:
+                args.append(f"--dask_client_address={plan.dask_address}")
+            if not _has_flag(args, "--dask_shuffle"):
+                args.append("--dask_shuffle=tasks")      # a remote cluster's workers share no disk
+            yield args
+            return
+        from pipeline.runners.dask import local_cluster
+        with local_cluster(_workers(plan)) as address:
+            yield args + [f"--dask_client_address={address}"]
+        return
+    if name == "portable" and not _has_flag(args, "--job_endpoint"):
+        from pipeline.runners.portable import local_job_service
+        with local_job_service(_workers(plan)) as extra:
+            yield args + extra
+        return
+    yield args

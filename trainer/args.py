@@ -1,0 +1,24 @@
+"""`winnow train` flags, in a torch-free module so the CLI (and the Dataflow launcher) can build its parser
+without importing torch."""
+from __future__ import annotations
+
+import argparse
+
+# Model presets (n_layer, n_head, n_embd), here so config validation need not import torch.
+PRESETS = {
+    # trains on a laptop CPU in minutes on the bundled sample
+    "tiny": dict(n_layer=4, n_head=4, n_embd=128),
+    # GPT-2 small (124M with a 50257 vocabulary): for a GPU
+    "gpt2-124m": dict(n_layer=12, n_head=12, n_embd=768),
+}
+
+
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--shards", required=True, help="OUT/shards of a `winnow run` (local path or fsspec URL)")
+    ap.add_argument("--out", required=True, help="run directory: checkpoints/, metrics.jsonl")
+    ap.add_argument("--config", default=None, help="YAML config (its `train:` section)")
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--max-steps", type=int, default=None)
+    ap.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
+    ap.add_argument("--stop-after", type=int, default=None,
+                    help="stop after this step with a checkpoint (time-sliced jobs); --resume continues")

@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
                         "or any Beam runner name; see README 'Runners'")
     r.add_argument("--dask-address", default=None, metavar="HOST:PORT",
                    help="--runner dask: a running dask scheduler (default: a LocalCluster started for the run)")
+    r.add_argument("--dask-memory-limit", default=None, metavar="SIZE",
+                   help="--runner dask with a LocalCluster: memory per worker (e.g. 2GB); above ~60%% of it dask "
+                        "spills intermediate results to disk (default: machine memory / workers)")
     r.add_argument("--workers", type=int, default=None,
                    help="--runner dask/portable without a cluster: local worker processes (default: CPU count)")
     r.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
@@ -149,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
             from pipeline.run import GateError
             try:
                 run_pipeline(inputs, args.output, cfg, runner=args.runner, beam_args=beam_args,
-                             overwrite=args.overwrite, workers=args.workers, dask_address=args.dask_address)
+                             overwrite=args.overwrite, workers=args.workers, dask_address=args.dask_address,
+                             dask_memory_limit=args.dask_memory_limit)
             except GateError as e:
                 print(f"winnow: {e}", file=sys.stderr)
                 return 3

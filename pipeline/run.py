@@ -254,7 +254,7 @@ def _finalize(tmp: str, out: str, overwrite: bool) -> None:
 
 def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, beam_args: list[str] | None = None,
                  overwrite: bool = False, log=sys.stdout, workers: int | None = None,
-                 dask_address: str | None = None) -> dict:
+                 dask_address: str | None = None, dask_memory_limit: str | None = None) -> dict:
     """Run the pipeline end to end and return the manifest (also written to OUT/manifest.json).
     `workers` / `dask_address`: local processes and cluster for the dask and portable runners."""
     out = out.rstrip("/")
@@ -285,7 +285,7 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
         tokenizer_json = files.read_bytes(cfg.tokenize.tokenizer).decode("utf-8")
         tokenize_stage.eos_id(tokenize_stage.load(tokenizer_json))     # fail early on a tokenizer without EOS
 
-    plan = runners.RunnerPlan(runner, list(beam_args or []), workers, dask_address, input_bytes)
+    plan = runners.RunnerPlan(runner, list(beam_args or []), workers, dask_address, input_bytes, dask_memory_limit)
     with runners.session(plan) as args:
         p = make_pipeline(runner, args)
         build(p, cfg, inputs, tmp, config_hash, tokenizer_json)

@@ -39,6 +39,7 @@ class RunnerPlan:
     workers: int | None = None            # dask / portable local workers (default: CPU count)
     dask_address: str | None = None
     input_bytes: int = 0                  # sizes the dask partitions
+    dask_memory_limit: str | None = None  # per LocalCluster worker, e.g. "2GB": dask spills to disk above ~60%
 
 
 def _has_flag(args: list[str], name: str) -> bool:
@@ -104,7 +105,7 @@ def session(plan: RunnerPlan):
             yield args
             return
         from pipeline.runners.dask import local_cluster
-        with local_cluster(_workers(plan)) as address:
+        with local_cluster(_workers(plan), memory_limit=plan.dask_memory_limit) as address:
             yield args + [f"--dask_client_address={address}"]
         return
     if name == "portable" and not _has_flag(args, "--job_endpoint"):

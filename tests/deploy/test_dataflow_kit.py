@@ -31,7 +31,8 @@ NOT_TEMPLATE_PARAMETERS = {
     "--then-train": "would train on the launcher VM after the run (no GPU, and it exits before the job)",
     "--train-out": "belongs to --then-train", "--max-steps": "belongs to --then-train",
     "--device": "belongs to --then-train",
-    "--dask-address": "dask runner only", "--workers": "local dask/portable workers only",
+    "--dask-address": "dask runner only", "--dask-memory-limit": "dask runner only",
+    "--workers": "local dask/portable workers only",
 }
 # ParameterMetadata fields and ParameterType values of the Dataflow v1b3 API.
 PARAMETER_FIELDS = {"name", "label", "helpText", "isOptional", "regexes", "paramType", "customMetadata",

@@ -37,7 +37,7 @@ bench: $(STAMP)
 # Winnow vs HF datatrove 0.10.1 on 20,000 derived web pages (about 25 min on 2 cores; datatrove gets its own
 # venv, bench/vs_datatrove/.venv): docs/s, per-core ratio, peak RSS, kept-doc agreement.
 bench-datatrove: $(STAMP)
-	$(BIN)/python bench/vs_datatrove/run.py --docs 20000 --workers 1 2 --winnow-workers 1
+	$(BIN)/python bench/vs_datatrove/run.py --docs 20000 --workers 1 2 --winnow-workers 1 2
 	$(BIN)/python bench/vs_datatrove/run.py --docs 20000 --skip-datatrove --winnow-runner dask --winnow-workers 2 \
 		--results bench/results/vs_datatrove_dask.json
 

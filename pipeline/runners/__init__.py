@@ -100,8 +100,6 @@ def session(plan: RunnerPlan):
         if plan.dask_address or _has_flag(args, "--dask_client_address"):
             if plan.dask_address:
                 args.append(f"--dask_client_address={plan.dask_address}")
-            if not _has_flag(args, "--dask_shuffle"):
-                args.append("--dask_shuffle=tasks")      # a remote cluster's workers share no disk
             yield args
             return
         from pipeline.runners.dask import local_cluster

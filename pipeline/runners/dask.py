@@ -21,7 +21,6 @@ Partitions: `--dask_npartitions` (Winnow sizes it from the input bytes).
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import itertools
 import random
@@ -30,7 +29,6 @@ import zlib
 import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.internal import pickler
-from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.pipeline import PipelineVisitor
 from apache_beam.runners.common import DoFnContext, DoFnInvoker, DoFnSignature, Receiver, _OutputHandler
 from apache_beam.runners.dask import overrides as dask_ov
@@ -40,13 +38,6 @@ from apache_beam.transforms.sideinputs import SideInputMap
 
 DEFAULT_NPARTITIONS = 8
 RESHUFFLE_BUCKET_KEYS = 1 << 16    # round-robin keys before the split (spreads small inputs evenly)
-
-
-class WinnowDaskOptions(PipelineOptions):
-    @classmethod
-    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--dask_shuffle", default="tasks", choices=["tasks"],
-                            help="shuffle method for GroupByKey/Reshuffle (tasks: buckets move between workers)")
 
 
 # --- functions run inside dask tasks (module level: pickled by reference) ---

@@ -9,16 +9,14 @@ runs at a few docs/s); it checks presence per group without the overlap rules, s
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import pathlib
 import re
 import sys
-import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchutil import best_seconds, read_texts  # noqa: E402
 from pipeline.stages.bias.lexicon import Lexicon, fold, load_lexicon, term_key  # noqa: E402
 from pipeline.stages.bias.match import Matcher  # noqa: E402
 
@@ -40,13 +38,7 @@ class RegexPerTerm:
 
 
 def docs_per_s(fn, texts: list[str], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for text in texts:
-            fn(text)
-        best = min(best, time.perf_counter() - start)
-    return len(texts) / best
+    return len(texts) / best_seconds(fn, texts, repeat)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -58,8 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.docs.exists():
         sys.exit(f"no input at {args.docs} (the shared data folder is needed; pass --docs)")
-    with gzip.open(args.docs, "rt", encoding="utf-8") as f:
-        texts = [json.loads(line)["text"] for line in f]
+    texts = read_texts(args.docs)
     kb = sum(len(t.encode("utf-8")) for t in texts) / len(texts) / 1024
     print(f"{len(texts)} docs, mean {kb:.1f} KB, best of {args.repeat}, one core")
     lexicons = {"winnow (bundled)": load_lexicon(None)}

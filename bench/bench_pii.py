@@ -8,29 +8,17 @@ from __future__ import annotations
 
 import argparse
 import collections
-import gzip
-import json
 import pathlib
 import sys
-import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchutil import best_seconds, read_texts  # noqa: E402
 from pipeline.stages import pii  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 DEFAULT_DOCS = [DATA / "web_trafilatura_eval" / "documents.jsonl.gz", DATA / "web_cc_samples" / "records.jsonl.gz"]
-
-
-def best_seconds(fn, texts: list[str], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for text in texts:
-            fn(text)
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,8 +31,7 @@ def main(argv: list[str] | None = None) -> None:
         if not path.exists():
             print(f"skipped: no input at {path} (the shared data folder is needed; pass --docs)")
             continue
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            texts = [json.loads(line)["text"] for line in f]
+        texts = read_texts(path)
         mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
         hits = collections.Counter(m.kind for t in texts for m in pii.find(t, cfg))
         print(f"{path.parent.name}/{path.name}: {len(texts)} docs, {mb:.1f} MB, hits {dict(hits)}")

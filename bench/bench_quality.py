@@ -8,15 +8,13 @@ filter that needs it; profiles are timed as chains (the cache then serves later 
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import pathlib
 import sys
-import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchutil import best_seconds, read_texts  # noqa: E402
 from pipeline.stages.quality import FILTERS, PROFILES, apply_filters, profile_filters  # noqa: E402
 from pipeline.stages.quality import words  # noqa: E402
 
@@ -30,14 +28,7 @@ def clear_caches() -> None:
 
 def time_per_doc(fn, texts: list[str], repeat: int) -> float:
     """Best of `repeat` runs, in ms per document."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for text in texts:
-            clear_caches()
-            fn(text)
-        best = min(best, time.perf_counter() - start)
-    return best / len(texts) * 1000
+    return best_seconds(fn, texts, repeat, before_each=clear_caches) / len(texts) * 1000
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -48,8 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.docs.exists():
         sys.exit(f"no input at {args.docs} (the shared data folder is needed; pass --docs)")
-    with gzip.open(args.docs, "rt", encoding="utf-8") as f:
-        texts = [json.loads(line)["text"] for line in f]
+    texts = read_texts(args.docs)
     kb = sum(len(t.encode("utf-8")) for t in texts) / len(texts) / 1024
     print(f"{len(texts)} docs, mean {kb:.1f} KB, lang={args.lang}, best of {args.repeat}")
     print(f"{'filter':<20}{'ms/doc':>8}  kept")

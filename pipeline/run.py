@@ -9,13 +9,11 @@ import dataclasses
 import json
 import os
 import platform
-import shutil
 import sys
 from importlib import metadata as importlib_metadata
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
 
 import schemas
 import schemas.manifest

@@ -12,8 +12,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from trainer.args import PRESETS  # noqa: F401  (re-exported: model presets live in a torch-free module)
-
 
 @dataclass
 class GPTConfig:

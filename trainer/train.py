@@ -20,9 +20,9 @@ import numpy as np
 import torch
 
 from trainer import checkpoint
-from trainer.args import add_arguments
+from trainer.args import PRESETS, add_arguments
 from trainer.data import BlockSampler, BlockStore, ShardError, loader, open_run
-from trainer.model import GPT, PRESETS, GPTConfig
+from trainer.model import GPT, GPTConfig
 
 # Peak dense bf16 tensor FLOPS by device name, for MFU (vendor data sheets). Unknown devices: MFU omitted.
 PEAK_BF16_FLOPS = {"H100": 989e12, "A100": 312e12}

@@ -38,13 +38,15 @@ sys.path.insert(0, HERE)
 def measure(cmd: list[str], log_path: str, timeout: float | None = None) -> dict:
     """Run `cmd`; every 0.2 s, sample its process tree (the process and all descendants, e.g. datatrove's
     forkserver pool or Beam's worker processes). Returns wall s, CPU s (sum over the tree's processes of their
-    last sampled user + system time), the peak of the tree's summed RSS, and the largest single process's RSS."""
+    last sampled user + system time), the peak of the tree's summed RSS, the largest single process's RSS,
+    and each process's peak RSS with its command line (`processes`, the root first)."""
     try:
         import psutil
     except ImportError:
         sys.exit("run.py needs psutil in the venv that runs it: pip install psutil")
     peak = {"tree": 0, "single": 0}
     cpu: dict[tuple, float] = {}
+    per_proc: dict[tuple, list] = {}          # (pid, create time) -> [peak RSS, command line]
     t = time.perf_counter()
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -63,7 +65,11 @@ def measure(cmd: list[str], log_path: str, timeout: float | None = None) -> dict
                         with p.oneshot():
                             rss.append(p.memory_info().rss)
                             c = p.cpu_times()
-                            cpu[(p.pid, p.create_time())] = c.user + c.system
+                            key = (p.pid, p.create_time())
+                            cpu[key] = c.user + c.system
+                            if key not in per_proc:
+                                per_proc[key] = [0, " ".join(p.cmdline())]
+                            per_proc[key][0] = max(per_proc[key][0], rss[-1])
                     except psutil.Error:
                         pass
                 peak["tree"] = max(peak["tree"], sum(rss))
@@ -88,7 +94,8 @@ def measure(cmd: list[str], log_path: str, timeout: float | None = None) -> dict
     if rc:
         sys.exit(f"failed (rc {rc}): {shlex.join(cmd)}\n  log: {log_path}")
     return {"wall_s": wall, "cpu_s": sum(cpu.values()),
-            "peak_rss_tree_mb": peak["tree"] / 2**20, "peak_rss_single_mb": peak["single"] / 2**20}
+            "peak_rss_tree_mb": peak["tree"] / 2**20, "peak_rss_single_mb": peak["single"] / 2**20,
+            "processes": [{"cmd": c, "peak_rss_mb": r / 2**20} for r, c in per_proc.values()]}
 
 
 def ensure_corpus(work: str, n: int) -> tuple[str, dict]:

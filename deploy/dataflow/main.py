@@ -80,8 +80,9 @@ def localize_config(argv: list[str], tmpdir: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pipeline.runners import has_flag
     argv = sys.argv[1:] if argv is None else argv
-    if any(a == TEMPLATE_LOCATION or a.startswith(TEMPLATE_LOCATION + "=") for a in argv):
+    if has_flag(argv, TEMPLATE_LOCATION):
         print("winnow: error: launched as a Flex Template (--template_location): `winnow run` finalizes OUT "
               "(manifest, move into place, data card) after the job ends, and a template launcher exits before "
               "the job starts; this would publish an empty manifest. Use `deploy/dataflow/launch.sh direct` "

@@ -42,7 +42,8 @@ class RunnerPlan:
     dask_memory_limit: str | None = None  # per LocalCluster worker, e.g. "2GB": dask spills to disk above ~60%
 
 
-def _has_flag(args: list[str], name: str) -> bool:
+def has_flag(args: list[str], name: str) -> bool:
+    """`--name` or `--name=value` is among args."""
     return any(a == name or a.startswith(name + "=") for a in args)
 
 
@@ -57,7 +58,7 @@ def _flag_value(args: list[str], name: str) -> str | None:
 
 def check_dataflow(beam_args: list[str], output: str) -> None:
     """Fail before building anything when a Dataflow job could not start or write its output."""
-    missing = [f for f in ("--project", "--region", "--temp_location") if not _has_flag(beam_args, f)]
+    missing = [f for f in ("--project", "--region", "--temp_location") if not has_flag(beam_args, f)]
     if missing:
         raise RunnerError(f"--runner dataflow needs {', '.join(missing)} (see deploy/dataflow/README.md)")
     temp = _flag_value(beam_args, "--temp_location") or ""
@@ -95,9 +96,9 @@ def session(plan: RunnerPlan):
     name = (plan.name or "direct").lower()
     args = list(plan.beam_args)
     if name == "dask":
-        if not _has_flag(args, "--dask_npartitions") and not _has_flag(args, "--dask_partition_size"):
+        if not has_flag(args, "--dask_npartitions") and not has_flag(args, "--dask_partition_size"):
             args.append(f"--dask_npartitions={dask_npartitions(plan.input_bytes, _workers(plan))}")
-        if plan.dask_address or _has_flag(args, "--dask_client_address"):
+        if plan.dask_address or has_flag(args, "--dask_client_address"):
             if plan.dask_address:
                 args.append(f"--dask_client_address={plan.dask_address}")
             yield args
@@ -106,7 +107,7 @@ def session(plan: RunnerPlan):
         with local_cluster(_workers(plan), memory_limit=plan.dask_memory_limit) as address:
             yield args + [f"--dask_client_address={address}"]
         return
-    if name == "portable" and not _has_flag(args, "--job_endpoint"):
+    if name == "portable" and not has_flag(args, "--job_endpoint"):
         from pipeline.runners.portable import local_job_service
         with local_job_service(_workers(plan)) as extra:
             yield args + extra

@@ -37,7 +37,6 @@ from apache_beam.runners.dask.transform_evaluator import get_windowed_value
 from apache_beam.transforms.sideinputs import SideInputMap
 
 DEFAULT_NPARTITIONS = 8
-RESHUFFLE_BUCKET_KEYS = 1 << 16    # round-robin keys before the split (spreads small inputs evenly)
 
 
 # --- functions run inside dask tasks (module level: pickled by reference) ---
@@ -118,7 +117,7 @@ def _split_by_key(items, n):
 
 def _split_round_robin(items, n):
     buckets = [[] for _ in range(n)]
-    start = random.randrange(RESHUFFLE_BUCKET_KEYS)
+    start = random.randrange(n)          # small inputs do not all start at bucket 0
     for i, x in enumerate(items):
         buckets[(start + i) % n].append(x)
     return buckets

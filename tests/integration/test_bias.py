@@ -4,7 +4,6 @@ import os
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.run import GateError, run_pipeline
 

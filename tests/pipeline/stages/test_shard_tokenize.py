@@ -1,5 +1,3 @@
-import numpy as np
-
 from pipeline.stages import shard, tokenize
 
 

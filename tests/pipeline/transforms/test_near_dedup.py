@@ -8,7 +8,6 @@ import tempfile
 
 import apache_beam as beam
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.config import NearDedupConfig
 from pipeline.stages.normalize import text_hash

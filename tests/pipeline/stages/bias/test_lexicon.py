@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.stages.bias.lexicon import Lexicon, fold, load_lexicon, parse_lexicon, term_key
+from pipeline.stages.bias.lexicon import fold, load_lexicon, parse_lexicon, term_key
 
 HOLISTIC = Path(__file__).resolve().parents[4].parent / "shared" / "data" / "bias_holistic_bias" / "descriptors.json"
 

@@ -1,12 +1,15 @@
 """Peak RSS per process of `winnow run --runner dask` as the corpus grows (not a test).
 
-Corpora: bench/vs_datatrove/make_corpus.py (real web pages cut to ~4.7 KB windows, 8 files each). For each
+Corpora: bench/vs_datatrove/make_corpus.py (real web pages cut to ~4.7 KB windows), --docs-per-file docs per
+file (a corpus grows by files, as crawls do; one file is parsed by one task, so the file size, not the corpus
+size, bounds what parsing holds). For each
 size, runs Winnow with the vs_datatrove config on a LocalCluster of --workers processes with
 --dask-memory-limit per worker, samples every process of the tree every 0.2 s, and prints the peak RSS of
 the driver (which also hosts the dask scheduler) and of the largest worker. Writes
 bench/results/dask_memory.json.
 
-Usage: python bench/bench_dask_memory.py [--sizes 5000 20000 40000] [--memory-limit 2GB] [--workers 2]
+Usage: python bench/bench_dask_memory.py [--sizes 10000 100000] [--docs-per-file 2500] [--memory-limit 2GB]
+       [--workers 2]
 """
 from __future__ import annotations
 
@@ -31,7 +34,11 @@ def peaks(res: dict) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[5000, 20000, 40000])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
+    ap.add_argument("--docs-per-file", type=int, default=2500, help="input corpus: docs per input file")
+    ap.add_argument("--output-docs-per-file", type=int, default=None,
+                    help="output.docs_per_file of the run (default: the config's, 50,000): one output file's rows "
+                         "are held by one task while it is sorted and written")
     ap.add_argument("--memory-limit", default="2GB")   # 1GB stalls: ~700 MB per worker is models and imports
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args(argv)
@@ -41,20 +48,30 @@ def main(argv=None) -> int:
     from run import ensure_corpus, measure, winnow_config
     os.makedirs(WORK, exist_ok=True)
     cfg = winnow_config(WORK, pii=True)
+    if a.output_docs_per_file:
+        import yaml
+        with open(cfg) as f:
+            c = yaml.safe_load(f)
+        c.setdefault("output", {})["docs_per_file"] = a.output_docs_per_file
+        cfg = os.path.join(WORK, f"winnow-docs-per-file-{a.output_docs_per_file}.yaml")
+        with open(cfg, "w") as f:
+            yaml.safe_dump(c, f, sort_keys=False)
     rows = []
     for n in a.sizes:
-        corpus, _ = ensure_corpus(WORK, n)
+        corpus, _ = ensure_corpus(WORK, n, shards=max(1, -(-n // a.docs_per_file)))
         out = os.path.join(WORK, f"dask-mem-{n}")
         cmd = [sys.executable, "-m", "pipeline.cli", "run", "--input", os.path.join(corpus, "*.jsonl.gz"),
                "--output", out, "--config", cfg, "--overwrite", "--runner", "dask", "--workers", str(a.workers),
                "--dask-memory-limit", a.memory_limit]
         r = peaks(measure(cmd, os.path.join(WORK, f"dask-mem-{n}.log")))
-        r.update(docs=n, memory_limit=a.memory_limit, workers=a.workers)
+        r.update(docs=n, files=max(1, -(-n // a.docs_per_file)), memory_limit=a.memory_limit, workers=a.workers,
+                 output_docs_per_file=a.output_docs_per_file or 50000)
         rows.append(r)
         print(f"{n:>7,} docs  {r['wall_s']:>7.1f} s  {n / r['wall_s']:6.1f} docs/s  "
               f"driver+scheduler {r['driver_mb']:>5} MB  largest worker {r['worker_max_mb']:>5} MB", flush=True)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", "dask_memory.json"), "w") as f:
+    name = "dask_memory.json" if not a.output_docs_per_file else f"dask_memory_dpf{a.output_docs_per_file}.json"
+    with open(os.path.join(ROOT, "bench", "results", name), "w") as f:
         json.dump(rows, f, indent=1)
     return 0
 

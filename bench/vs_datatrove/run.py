@@ -98,13 +98,13 @@ def measure(cmd: list[str], log_path: str, timeout: float | None = None) -> dict
             "processes": [{"cmd": c, "peak_rss_mb": r / 2**20} for r, c in per_proc.values()]}
 
 
-def ensure_corpus(work: str, n: int) -> tuple[str, dict]:
-    corpus = os.path.join(work, f"corpus-{n}")
+def ensure_corpus(work: str, n: int, shards: int = 8) -> tuple[str, dict]:
+    corpus = os.path.join(work, f"corpus-{n}" + ("" if shards == 8 else f"-{shards}files"))
     info_path = os.path.join(corpus, "corpus.json")
     if not os.path.exists(info_path):
         import make_corpus
-        print(f"building corpus of {n:,} docs in {corpus} ...", flush=True)
-        make_corpus.write_corpus(corpus + ".tmp", n)
+        print(f"building corpus of {n:,} docs in {shards} files in {corpus} ...", flush=True)
+        make_corpus.write_corpus(corpus + ".tmp", n, shards)
         shutil.rmtree(corpus, ignore_errors=True)
         os.rename(corpus + ".tmp", corpus)
     with open(info_path) as f:

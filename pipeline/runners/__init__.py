@@ -40,6 +40,7 @@ class RunnerPlan:
     dask_address: str | None = None
     input_bytes: int = 0                  # sizes the dask partitions
     dask_memory_limit: str | None = None  # per LocalCluster worker, e.g. "2GB": dask spills to disk above ~60%
+    scratch: str | None = None            # shuffle files on a remote dask cluster (must be shared, like the output)
 
 
 def has_flag(args: list[str], name: str) -> bool:
@@ -66,6 +67,13 @@ def check_dataflow(beam_args: list[str], output: str) -> None:
         raise RunnerError(f"--runner dataflow: --temp_location must be a gs:// path, got {temp!r}")
     if not output.startswith("gs://"):
         raise RunnerError(f"--runner dataflow: --output must be a gs:// path (workers cannot write {output!r})")
+
+
+def check_plan(plan: RunnerPlan) -> None:
+    """Refuse options a runner would ignore."""
+    if (plan.name or "").lower() == "dask" and has_flag(plan.beam_args, "--dask_partition_size"):
+        raise RunnerError("--runner dask sizes partitions by count: use --dask_npartitions, not "
+                          "--dask_partition_size")
 
 
 def _workers(plan: RunnerPlan) -> int:
@@ -96,11 +104,13 @@ def session(plan: RunnerPlan):
     name = (plan.name or "direct").lower()
     args = list(plan.beam_args)
     if name == "dask":
-        if not has_flag(args, "--dask_npartitions") and not has_flag(args, "--dask_partition_size"):
+        if not has_flag(args, "--dask_npartitions"):
             args.append(f"--dask_npartitions={dask_npartitions(plan.input_bytes, _workers(plan))}")
         if plan.dask_address or has_flag(args, "--dask_client_address"):
             if plan.dask_address:
                 args.append(f"--dask_client_address={plan.dask_address}")
+            if plan.scratch and not has_flag(args, "--dask_shuffle_dir"):
+                args.append(f"--dask_shuffle_dir={plan.scratch}")   # workers elsewhere: beside the output
             yield args
             return
         from pipeline.runners.dask import local_cluster

@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, default=None,
                    help="--runner dask/portable without a cluster: local worker processes (default: CPU count)")
     r.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    r.add_argument("--finalize-in-job", action="store_true",
+                   help="the job's last step writes the manifest and moves OUTPUT into place, instead of this "
+                        "process after the job (automatic under a Flex Template launch, --template_location)")
     r.add_argument("--then-train", action="store_true",
                    help="when the run finishes, train on its shards (train options: --train-out, --max-steps, --device)")
     r.add_argument("--train-out", default=None, help="run directory for --then-train (default: OUTPUT/train)")
@@ -153,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 run_pipeline(inputs, args.output, cfg, runner=args.runner, beam_args=beam_args,
                              overwrite=args.overwrite, workers=args.workers, dask_address=args.dask_address,
-                             dask_memory_limit=args.dask_memory_limit)
+                             dask_memory_limit=args.dask_memory_limit, finalize_in_job=args.finalize_in_job)
             except GateError as e:
                 print(f"winnow: {e}", file=sys.stderr)
                 return 3

@@ -59,7 +59,9 @@ def _outcome_key(kind):
 
 
 def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None):
-    """Wire every stage; returns nothing (all outputs are files under out_dir)."""
+    """Wire every stage. All outputs are files under out_dir; returns the PCollections of every sink step
+    (a step that waits on all of them runs after the last file is written)."""
+    done = []
     read = p | "Read" >> Read(inputs, cfg.input.max_record_bytes, cfg.input.html_main_content)
     # records of one big file leave Parse in one bundle: redistribute them so every worker gets a share
     docs, rejected, dead = read.docs | "Spread" >> beam.Reshuffle(), [], [read[DEAD_LETTER]]
@@ -76,7 +78,7 @@ def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None):
     if cfg.pii.enabled:
         r = docs | "Pii" >> Pii(cfg.pii.stage_config())
         docs, rejected = r["kept"], rejected + [r[REJECTED]]
-        _ = r[PII_TOTALS] | "WritePiiTotals" >> beam.ParDo(WriteJson(files.join(out_dir, PII_FILE)))
+        done.append(r[PII_TOTALS] | "WritePiiTotals" >> beam.ParDo(WriteJson(files.join(out_dir, PII_FILE))))
     exact_copies = None
     if cfg.dedup.exact.enabled:
         r = docs | "ExactDedup" >> ExactDedup()
@@ -90,7 +92,7 @@ def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None):
         if exact_copies is not None:
             exact_copies = (exact_copies, r["kept"], r[REJECTED]) | "ResolveExactCopies" >> ResolveExactCopies()
         docs, rejected, clusters = r["kept"], rejected + [r[REJECTED]], r[CLUSTERS]
-        _ = r[UNCONVERGED] | "WriteDedupCheck" >> beam.ParDo(WriteJson(files.join(out_dir, DEDUP_FILE)))
+        done.append(r[UNCONVERGED] | "WriteDedupCheck" >> beam.ParDo(WriteJson(files.join(out_dir, DEDUP_FILE))))
     kept = docs
     if exact_copies is not None:
         rejected.append(exact_copies)
@@ -102,10 +104,10 @@ def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None):
             tok_json = p | "LoadTokenizer" >> beam.Create([tokenizer_json])
         shards = (kept, tok_json) | "TokenizeAndShard" >> TokenizeAndShard(
             cfg.tokenize, cfg.output.blocks_per_shard, out_dir, config_hash)
-        _ = (shards | "GatherShards" >> beam.combiners.ToList()
-             | "WriteShardList" >> beam.ParDo(WriteJson(files.join(out_dir, SHARDS_FILE))))
-        _ = tok_json | "WriteTokenizer" >> beam.Map(
-            lambda t: files.write_bytes(files.join(out_dir, "tokenizer.json"), t.encode("utf-8")))
+        done.append(shards | "GatherShards" >> beam.combiners.ToList()
+                    | "WriteShardList" >> beam.ParDo(WriteJson(files.join(out_dir, SHARDS_FILE))))
+        done.append(tok_json | "WriteTokenizer" >> beam.Map(
+            lambda t: files.write_bytes(files.join(out_dir, "tokenizer.json"), t.encode("utf-8"))))
         tok_sha = tok_json | "TokenizerSha" >> beam.Map(tokenize_stage.sha256_text)
     else:
         tok_sha = p | "NoTokenizer" >> beam.Create([""])
@@ -119,27 +121,28 @@ def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None):
                  + (["near_dedup"] if cfg.dedup.near.enabled else []))
         g = cfg.bias.gate
         b = (kept, rejects) | "BiasLedger" >> BiasLedger(order, cfg.bias.lexicon, g.max_ratio, g.min_docs)
-        _ = b[LEDGER] | "WriteLedger" >> beam.ParDo(WriteTableFn(
-            files.join(out_dir, "bias", "ledger.parquet"), LEDGER_SCHEMA, "bias_ledger", config_hash))
-        _ = b[REPRESENTATION] | "WriteRepresentation" >> beam.ParDo(WriteTableFn(
+        done.append(b[LEDGER] | "WriteLedger" >> beam.ParDo(WriteTableFn(
+            files.join(out_dir, "bias", "ledger.parquet"), LEDGER_SCHEMA, "bias_ledger", config_hash)))
+        done.append(b[REPRESENTATION] | "WriteRepresentation" >> beam.ParDo(WriteTableFn(
             files.join(out_dir, "bias", "representation.parquet"), REPRESENTATION_SCHEMA, "bias_representation",
-            config_hash))
+            config_hash)))
 
     outcomes = [input_count]
     if clusters is not None:
         written = clusters | "Write_clusters" >> WriteRows("clusters", out_dir, cfg.output.docs_per_file,
                                                            config_hash, tok_sha)
-        _ = (written | "Gather_clusters" >> beam.combiners.ToList()
-             | "List_clusters" >> beam.ParDo(WriteJson(files.join(out_dir, FILES_FILE.format("clusters")))))
+        done.append(written | "Gather_clusters" >> beam.combiners.ToList()
+                    | "List_clusters" >> beam.ParDo(WriteJson(files.join(out_dir, FILES_FILE.format("clusters")))))
     for kind, rows in (("docs", kept), ("rejects", rejects), ("dead_letter", dead_letter)):
         written = rows | f"Write_{kind}" >> WriteRows(kind, out_dir, cfg.output.docs_per_file, config_hash, tok_sha)
-        _ = (written | f"Gather_{kind}" >> beam.combiners.ToList()
-             | f"List_{kind}" >> beam.ParDo(WriteJson(files.join(out_dir, FILES_FILE.format(kind)))))
+        done.append(written | f"Gather_{kind}" >> beam.combiners.ToList()
+                    | f"List_{kind}" >> beam.ParDo(WriteJson(files.join(out_dir, FILES_FILE.format(kind)))))
         outcomes.append(rows | f"Outcome_{kind}" >> beam.Map(_outcome_key("kept" if kind == "docs" else kind)))
-    _ = (outcomes | "AllOutcomes" >> beam.Flatten()
-         | "CountOutcomes" >> beam.combiners.Count.PerElement()
-         | "GatherCounts" >> beam.combiners.ToDict()
-         | "WriteCounts" >> beam.ParDo(WriteJson(files.join(out_dir, COUNTS_FILE))))
+    done.append(outcomes | "AllOutcomes" >> beam.Flatten()
+                | "CountOutcomes" >> beam.combiners.Count.PerElement()
+                | "GatherCounts" >> beam.combiners.ToDict()
+                | "WriteCounts" >> beam.ParDo(WriteJson(files.join(out_dir, COUNTS_FILE))))
+    return done
 
 
 def make_pipeline(runner: str | None, beam_args: list[str]) -> beam.Pipeline:
@@ -239,22 +242,26 @@ def print_funnel(manifest: dict, out=sys.stdout) -> None:
               f"{near['unconverged_edges']} edges join different clusters (raise dedup.near.max_rounds)", file=out)
 
 
+def _empty_local_dir(path: str) -> bool:
+    return "://" not in path and os.path.isdir(path) and not os.listdir(path)
+
+
 def _finalize(tmp: str, out: str, overwrite: bool) -> None:
-    if _exists(out):
-        if not overwrite:
+    if files.dir_exists(out):
+        if not overwrite and not _empty_local_dir(out):
             raise RunError(f"output {out} appeared during the run; result left in {tmp}")
-        FileSystems.delete([out])
-    if "://" in out:
-        FileSystems.rename([tmp], [out])
-    else:
-        os.replace(tmp, out)
+        files.delete_tree(out)
+    files.move_tree(tmp, out)
 
 
 def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, beam_args: list[str] | None = None,
                  overwrite: bool = False, log=sys.stdout, workers: int | None = None,
-                 dask_address: str | None = None, dask_memory_limit: str | None = None) -> dict:
+                 dask_address: str | None = None, dask_memory_limit: str | None = None,
+                 finalize_in_job: bool = False) -> dict:
     """Run the pipeline end to end and return the manifest (also written to OUT/manifest.json).
-    `workers` / `dask_address`: local processes and cluster for the dask and portable runners."""
+    `workers` / `dask_address`: local processes and cluster for the dask and portable runners.
+    `finalize_in_job`: the job's last step writes the manifest and moves OUT into place (as under a Flex
+    Template launch, where nothing waits for the job: then this returns {} once the job is described)."""
     out = out.rstrip("/")
     runner = (runner or "direct").lower()
     if runner == "dataflow":
@@ -262,14 +269,11 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
             runners.check_dataflow(beam_args or [], out)
         except runners.RunnerError as e:
             raise RunError(str(e)) from None
-    if _exists(out) and not overwrite:
-        local_empty = "://" not in out and os.path.isdir(out) and not os.listdir(out)
-        if not local_empty:
-            raise RunError(f"output {out} already exists; pass --overwrite to replace it")
+    if files.dir_exists(out) and not overwrite and not _empty_local_dir(out):
+        raise RunError(f"output {out} already exists; pass --overwrite to replace it")
     input_bytes = _check_inputs(inputs)
     tmp = out + ".winnow-tmp"
-    if _exists(tmp):
-        FileSystems.delete([tmp])
+    files.delete_tree(tmp)
     if "://" not in tmp:
         os.makedirs(tmp)
     config_hash = cfg.hash()
@@ -283,31 +287,107 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
         tokenizer_json = files.read_bytes(cfg.tokenize.tokenizer).decode("utf-8")
         tokenize_stage.eos_id(tokenize_stage.load(tokenizer_json))     # fail early on a tokenizer without EOS
 
-    plan = runners.RunnerPlan(runner, list(beam_args or []), workers, dask_address, input_bytes, dask_memory_limit)
+    plan = runners.RunnerPlan(runner, list(beam_args or []), workers, dask_address, input_bytes, dask_memory_limit,
+                              scratch=out + ".winnow-scratch")
+    try:
+        runners.check_plan(plan)
+    except runners.RunnerError as e:
+        raise RunError(str(e)) from None
+    spec = RunSpec(list(inputs), out, tmp, cfg, config_hash, runner, overwrite)
+    # a Flex Template launch only writes the job description: the job has to finish the run itself
+    template = runners.has_flag(plan.beam_args, "--template_location")
+    in_job = finalize_in_job or template
     with runners.session(plan) as args:
         p = make_pipeline(runner, args)
-        build(p, cfg, inputs, tmp, config_hash, tokenizer_json)
+        done = build(p, cfg, inputs, tmp, config_hash, tokenizer_json)
+        if in_job:
+            add_finalize(p, done, spec)
         result = p.run()
+        if template:
+            print(f"job description written; the job writes {out}/manifest.json and moves {out} into place "
+                  "as its last step", file=log)
+            return {}
         try:
             result.wait_until_finish()
         finally:
             client = getattr(result, "client", None)       # the dask runner's distributed.Client
             if client is not None:
                 client.close()
+            files.delete_tree(plan.scratch)                 # the runner removed its files; drop the folder
 
-    manifest = _manifest(tmp, inputs, cfg, config_hash, runner, _metrics(result))
+    if in_job:
+        manifest = _read_json(files.join(out, schemas.manifest.MANIFEST_FILE))
+        if manifest is None:
+            raise RunError(f"the job ended without finalizing {out} (see its Finalize step's log)")
+        print_funnel(manifest, log)
+        card = files.join(out, "report", "index.html")
+        print(f"\nwrote {out}   data card: {card if _exists(card) else '(none; see the Finalize step log)'}",
+              file=log)
+    else:
+        manifest = finish(spec, _metrics(result), log)
+    _gate(manifest, cfg, log)
+    return manifest
+
+
+@dataclasses.dataclass
+class RunSpec:
+    """What finishing a run needs (picklable: the Finalize step of a driverless run carries it)."""
+    inputs: list
+    out: str
+    tmp: str
+    cfg: object
+    config_hash: str
+    runner: str
+    overwrite: bool
+
+
+def finish(spec: RunSpec, counters: dict, log=sys.stdout) -> dict:
+    """After every sink: the manifest (checked against the accounting invariant), OUT moved into place, the
+    data card. Returns the manifest."""
+    manifest = _manifest(spec.tmp, spec.inputs, spec.cfg, spec.config_hash, spec.runner, counters)
     schemas.manifest.check_invariant(manifest)
-    files.write_json(files.join(tmp, schemas.manifest.MANIFEST_FILE), manifest)
-    _finalize(tmp, out, overwrite)
+    files.write_json(files.join(spec.tmp, schemas.manifest.MANIFEST_FILE), manifest)
+    _finalize(spec.tmp, spec.out, spec.overwrite)
     print_funnel(manifest, log)
     from pipeline.report import write_report
     try:
-        report = write_report(out)
+        report = write_report(spec.out)
     except Exception as e:          # the outputs are complete; a broken report must not fail the run
-        report = f"(report failed: {type(e).__name__}: {e}; retry with `winnow report {out}`)"
-    print(f"\nwrote {out}   data card: {report}", file=log)
-    _gate(manifest, cfg, log)
+        report = f"(report failed: {type(e).__name__}: {e}; retry with `winnow report {spec.out}`)"
+    print(f"\nwrote {spec.out}   data card: {report}", file=log)
     return manifest
+
+
+def add_finalize(p, done: list, spec: RunSpec):
+    """The Finalize step: one element, with every sink's output as a side input, so it runs last."""
+    return (p | "FinalizeStart" >> beam.Create([None])
+            | "Finalize" >> beam.ParDo(FinalizeFn(spec), *[beam.pvalue.AsList(d) for d in done]))
+
+
+class FinalizeFn(beam.DoFn):
+    """The run's last step when no driver waits for the job (a Flex Template launch, or --finalize-in-job):
+    its side inputs are every sink's output, so it starts after the last file is written. Runner metrics
+    are not readable inside a job: the manifest's `counters` is empty; its counts come from the files.
+    A retried bundle that finds OUT already finalized does nothing. The bias gate is reported in the
+    manifest and the job log; it cannot set an exit status here."""
+
+    def __init__(self, spec: RunSpec):
+        self.spec = spec
+
+    def process(self, _, *sinks):
+        import io
+        import logging
+        spec = self.spec
+        if not files.dir_exists(spec.tmp) and _exists(files.join(spec.out, schemas.manifest.MANIFEST_FILE)):
+            return
+        buf = io.StringIO()
+        manifest = finish(spec, {}, buf)
+        try:
+            _gate(manifest, spec.cfg, buf)
+        except GateError as e:
+            print(f"WARNING {e}", file=buf)
+        logging.info("winnow: %s", buf.getvalue())
+        yield spec.out
 
 
 def _bias_summary(tmp, cfg) -> dict | None:

@@ -3,8 +3,8 @@
 #   deploy/dataflow/launch.sh direct    `winnow run --runner dataflow` from this checkout (pip install -e '.[gcs]').
 #                                       This shell is the driver: it waits for the job, then writes
 #                                       OUTPUT/manifest.json and the data card. Keep it alive (tmux, a small VM).
-#   deploy/dataflow/launch.sh template  `gcloud dataflow flex-template run`. main.py refuses template launches
-#                                       for now (README, "Known limitation"); kept ready for when it is lifted.
+#   deploy/dataflow/launch.sh template  `gcloud dataflow flex-template run`: the job finalizes OUTPUT itself
+#                                       as its last step (README, "Finalizing without a driver").
 # Env, required: PROJECT REGION BUCKET (name, no gs://) IMAGE (printed by build.sh) OUTPUT (gs://...)
 #      INPUT: comma-separated gs:// paths or globs (template mode: empty = the sample bundled in the image)
 #      optional: CONFIG (gs:// or local YAML), OVERWRITE=true, MACHINE_TYPE (n2-standard-4), MAX_WORKERS (50),
@@ -30,7 +30,6 @@ JOB_NAME="${JOB_NAME:-winnow-$(date -u +%Y%m%d-%H%M%S)}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 if [[ "$MODE" == template ]]; then
-  echo "launch.sh: note: main.py currently refuses Flex Template launches (README, 'Known limitation')" >&2
   # ^~^ makes ~ the separator, so INPUT may hold commas (gcloud topic escaping)
   params="^~^output=$OUTPUT~sdk_container_image=$IMAGE"
   [[ -z "$INPUT" ]] || params+="~input=$INPUT"

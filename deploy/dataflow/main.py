@@ -14,12 +14,9 @@ import sys
 import tempfile
 
 # The Flex launcher passes --template_location=gs://.../template_launches/<id>/job_object: Beam then writes the
-# job description there instead of submitting it (apiclient.create_job returns None), the result has no job,
-# wait_until_finish() returns at once, and the service starts the job only after this process exits. `winnow
-# run` writes OUT/manifest.json and moves OUT.winnow-tmp into place after wait_until_finish(), so under the
-# launcher it would publish an empty manifest before the job has read a record. Refuse until the pipeline can
-# finish a run without its driver (finalize as a pipeline step, or a separate finalize command).
-TEMPLATE_LOCATION = "--template_location"
+# job description there instead of submitting it, wait_until_finish() returns at once, and the service starts
+# the job after this process exits. `winnow run` sees the flag and adds its Finalize step to the graph (manifest,
+# move into place, data card run as the job's last step), so nothing is left for this process to do afterwards.
 VALUED = ("--input", "--runner", "--config")    # flags we rewrite that take a value (`--f=v` or `--f v`)
 
 
@@ -80,14 +77,7 @@ def localize_config(argv: list[str], tmpdir: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.runners import has_flag
     argv = sys.argv[1:] if argv is None else argv
-    if has_flag(argv, TEMPLATE_LOCATION):
-        print("winnow: error: launched as a Flex Template (--template_location): `winnow run` finalizes OUT "
-              "(manifest, move into place, data card) after the job ends, and a template launcher exits before "
-              "the job starts; this would publish an empty manifest. Use `deploy/dataflow/launch.sh direct` "
-              "(see deploy/dataflow/README.md, 'Known limitation').", file=sys.stderr)
-        return 2
     try:
         args = template_argv(argv)
     except ValueError as e:

@@ -33,6 +33,48 @@ def read_bytes(path: str) -> bytes:
         return fh.read()
 
 
+class _HashingWriter:
+    """A write-only file object that forwards to `fh` and hashes what passes (for pyarrow's ParquetWriter)."""
+
+    def __init__(self, fh):
+        self.fh, self.sha, self.pos, self.closed = fh, hashlib.sha256(), 0, False
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        self.fh.write(data)
+        self.sha.update(data)
+        self.pos += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.pos
+
+    def flush(self) -> None:
+        pass
+
+    def writable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def write_parquet_rows(path: str, schema: pa.Schema, metadata: dict, rows: list, rows_per_group: int) -> str:
+    """Write `rows` (dicts) to `path` as zstd Parquet, one row group of `rows_per_group` rows at a time, so
+    that only one row group is ever held as Arrow data and no copy of the whole file is held as bytes.
+    Returns the file's sha256."""
+    schema = schema.with_metadata({**(schema.metadata or {}), **metadata})
+    parent = path.rsplit("/", 1)[0]
+    if parent and not FileSystems.exists(parent):
+        FileSystems.mkdirs(parent)
+    with FileSystems.create(path, mime_type="application/octet-stream") as fh:
+        out = _HashingWriter(fh)
+        with pq.ParquetWriter(out, schema, compression="zstd") as w:
+            for i in range(0, max(len(rows), 1), rows_per_group):
+                w.write_table(pa.Table.from_pylist(rows[i:i + rows_per_group], schema=schema))
+    return out.sha.hexdigest()
+
+
 def parquet_bytes(table: pa.Table, metadata: dict, row_group_size: int | None = None) -> bytes:
     """Serialize `table` to zstd Parquet with `metadata` merged into the footer key-value metadata."""
     schema = table.schema.with_metadata({**(table.schema.metadata or {}), **metadata})
@@ -40,3 +82,48 @@ def parquet_bytes(table: pa.Table, metadata: dict, row_group_size: int | None = 
     with pq.ParquetWriter(buf, schema, compression="zstd") as w:
         w.write_table(table.cast(schema), row_group_size=row_group_size)
     return buf.getvalue()
+
+
+# Directories. On object stores (gs://, s3://) a "directory" is only a name prefix: FileSystems.exists() and
+# rename() on it see no object, so these work object by object there.
+
+def _remote(path: str) -> bool:
+    return "://" in path
+
+
+def dir_exists(path: str) -> bool:
+    """A local directory or file, or any object under the prefix `path/`."""
+    path = path.rstrip("/")
+    if not _remote(path):
+        import os
+        return os.path.exists(path)
+    if FileSystems.exists(path):
+        return True
+    return bool(FileSystems.match([path + "/**"], limits=[1])[0].metadata_list)
+
+
+def delete_tree(path: str) -> None:
+    path = path.rstrip("/")
+    if not _remote(path):
+        import os
+        import shutil
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
+        return
+    if dir_exists(path):
+        FileSystems.delete([path + "/"])
+
+
+def move_tree(src: str, dst: str) -> None:
+    """Move directory `src` to `dst` (which must not exist): one rename locally, object by object remotely
+    (with the listing taken first, so objects written later are not moved)."""
+    src, dst = src.rstrip("/"), dst.rstrip("/")
+    if not _remote(src):
+        import os
+        os.replace(src, dst)
+        return
+    paths = sorted(m.path for m in FileSystems.match([src + "/**"])[0].metadata_list)
+    if paths:
+        FileSystems.rename(paths, [dst + p[len(src):] for p in paths])

@@ -15,6 +15,11 @@ _SCHEMAS = {"docs": DOCUMENT_SCHEMA, "rejects": DOCUMENT_SCHEMA, "dead_letter": 
             "clusters": CLUSTER_SCHEMA}
 
 
+# Parquet row group of the document, dead-letter and cluster files: a file is built one group at a time
+# (memory: one group as Arrow data, not the whole file twice), and readers can split files by group.
+ROWS_PER_GROUP = 4096
+
+
 def _sort_key(kind):
     if kind == "clusters":
         return lambda r: r["cluster_id"]
@@ -45,12 +50,11 @@ class WriteFileFn(beam.DoFn):
     def process(self, element, tokenizer_sha):
         (k, n), rows = element
         rows = sorted(rows, key=_sort_key(self.kind))
-        schema = _SCHEMAS[self.kind]
-        table = pa.Table.from_pylist(rows, schema=schema)
-        data = files.parquet_bytes(table, schemas.footer_metadata(self.kind, self.config_hash, tokenizer_sha))
         name = f"{self.kind}/{self.kind}-{k:05d}-of-{n:05d}.parquet"
-        sha = files.write_bytes(files.join(self.out_dir, name), data)
-        yield {"path": name, "rows": table.num_rows, "sha256": sha}
+        sha = files.write_parquet_rows(files.join(self.out_dir, name), _SCHEMAS[self.kind],
+                                       schemas.footer_metadata(self.kind, self.config_hash, tokenizer_sha),
+                                       rows, ROWS_PER_GROUP)
+        yield {"path": name, "rows": len(rows), "sha256": sha}
 
 
 class WriteRows(beam.PTransform):

@@ -33,6 +33,7 @@ NOT_TEMPLATE_PARAMETERS = {
     "--device": "belongs to --then-train",
     "--dask-address": "dask runner only", "--dask-memory-limit": "dask runner only",
     "--workers": "local dask/portable workers only",
+    "--finalize-in-job": "implied: a template launch (--template_location) always finalizes in the job",
 }
 # ParameterMetadata fields and ParameterType values of the Dataflow v1b3 API.
 PARAMETER_FIELDS = {"name", "label", "helpText", "isOptional", "regexes", "paramType", "customMetadata",
@@ -155,11 +156,12 @@ def test_template_argv_is_what_winnow_run_and_beam_dataflow_accept():
         beam.Pipeline(runner="DataflowRunner", options=PipelineOptions(["--project=p", *DATAFLOW_FLAGS[1:]]))
 
 
-def test_main_refuses_a_flex_template_launch(capsys):
-    argv = ["--output=gs://my-bucket/out", *DATAFLOW_FLAGS,
-            "--template_location=gs://my-bucket/staging/template_launches/1/job_object"]
-    assert kit_main.main(argv) == 2
-    assert "empty manifest" in capsys.readouterr().err
+def test_a_flex_template_launch_reaches_winnow_run_with_its_template_location():
+    """The launcher's --template_location goes through to `winnow run`, which then finalizes inside the job
+    (tests/runners/test_runners.py runs that mode)."""
+    loc = "--template_location=gs://my-bucket/staging/template_launches/1/job_object"
+    args = kit_main.template_argv(["--output=gs://my-bucket/out", *DATAFLOW_FLAGS, loc])
+    assert loc in args and args[:3] == ["run", "--runner", "dataflow"]
     assert kit_main.main(["--overwrite=maybe"]) == 2
 
 

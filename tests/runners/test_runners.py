@@ -28,8 +28,10 @@ def _winnow_run(out, runner, *extra):
 @pytest.fixture(scope="module")
 def three_runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("runners")
+    # the dask run finalizes inside the job (its last step runs on a dask worker), as a Flex Template does
     return {name: _winnow_run(base / name, name, *extra)
-            for name, extra in (("direct", ()), ("dask", ("--workers", "2")), ("portable", ("--workers", "2")))}
+            for name, extra in (("direct", ()), ("dask", ("--workers", "2", "--finalize-in-job")),
+                                ("portable", ("--workers", "2")))}
 
 
 def test_same_outputs_and_accounting_on_fnapi_dask_and_portable(three_runs):
@@ -42,6 +44,23 @@ def test_same_outputs_and_accounting_on_fnapi_dask_and_portable(three_runs):
         for key in base:
             assert other[key] == base[key], f"{name}: manifest[{key!r}] differs from the FnApiRunner's"
         assert m["input_records"] == m["kept"] + sum(m["rejected"].values()) + m["dead_letter"]
+
+
+def test_a_template_launch_finalizes_in_the_job(three_runs, tmp_path):
+    """With --template_location (what the Flex launcher passes) `winnow run` returns once the job is described
+    and the job finalizes OUT itself. FnApiRunner runs the job inside p.run(), so OUT is complete here."""
+    out = tmp_path / "templated"
+    cmd = [sys.executable, "-m", "pipeline.cli", "run", "--output", str(out),
+           f"--template_location={tmp_path / 'job_object'}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "job description written" in proc.stdout and "Winnow funnel" not in proc.stdout
+    with open(out / "manifest.json") as f:
+        m = json.load(f)
+    assert m["counters"] == {}                  # runner metrics cannot be read inside the job
+    base = three_runs["direct"]
+    assert {k: v for k, v in m.items() if k != "counters"} == {k: v for k, v in base.items() if k != "counters"}
+    assert (out / "report" / "index.html").exists() and not (tmp_path / "templated.winnow-tmp").exists()
 
 
 def test_dataflow_options_are_checked_before_anything_runs():
@@ -74,14 +93,18 @@ def test_dataflow_graph_builds_offline_with_resource_hints(tmp_path):
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipeline.config import load_config
-    from pipeline.run import build
+    from pipeline.run import RunSpec, add_finalize, build
     from pipeline.transforms.near_dedup import CLUSTERING_MIN_RAM
     from pipeline.transforms.tokenize import PACKING_MIN_RAM
     opts = PipelineOptions(["--project=my-project-123", "--region=us-central1", "--temp_location=gs://my-bucket/tmp"])
     p = beam.Pipeline(runner="DataflowRunner", options=opts)
     # local paths: gs:// needs the [gcp] extra, not installed here; the graph is the same
-    build(p, load_config(), sample_inputs(), str(tmp_path / "out.winnow-tmp"), "hash", None)
+    cfg, out = load_config(), str(tmp_path / "out")
+    done = build(p, cfg, sample_inputs(), out + ".winnow-tmp", "hash", None)
+    add_finalize(p, done, RunSpec(sample_inputs(), out, out + ".winnow-tmp", cfg, "hash", "dataflow", False))
     proto = p.to_runner_api()
+    finalize = [t for t in proto.components.transforms.values() if t.unique_name == "Finalize"]
+    assert len(finalize) == 1 and len(finalize[0].inputs) == 1 + len(done) and len(done) >= 10   # waits on all
     hinted = {}
     for t in proto.components.transforms.values():
         if not t.environment_id:

@@ -1,4 +1,6 @@
 """Tests for pipeline.stages.quality.gopher_quality: each rule just inside and just outside its threshold."""
+import dataclasses
+
 import pytest
 
 from pipeline.stages.quality import gopher_quality as G
@@ -96,6 +98,19 @@ def test_too_few_alpha_words():
 def test_alpha_ratio_counts_whitespace_words_not_punctuation_tokens():
     text = doc(*["Yes, it is, as you said, true."] * 10)
     assert G.check(text, "en", TH).signals["gopher_quality.alpha_word_ratio"] == 1.0
+
+
+def test_alpha_ratio_of_tokens_counts_punctuation_tokens_as_datatrove_does():
+    # "Yes , it is , as you said , true ." = 7 words + 4 punctuation tokens per sentence: 7 / 11 = 0.636
+    text = doc(*["Yes, it is, as you said, true."] * 10)
+    s = G.check(text, "en", TH).signals
+    assert s["gopher_quality.alpha_token_ratio"] == pytest.approx(7 / 11)
+    assert reject(text, "too_few_alpha_words") is None                     # 1.0 of whitespace words
+    tokens = dataclasses.replace(only("too_few_alpha_words"), alpha_ratio_of="tokens")
+    assert G.check(text, "en", tokens).rejection == Rejection(
+        "gopher_quality.too_few_alpha_words", pytest.approx(7 / 11))
+    with pytest.raises(ValueError, match="alpha_ratio_of"):
+        G.Thresholds(alpha_ratio_of="spacy")
 
 
 def test_too_few_stop_words():

@@ -24,6 +24,8 @@ controls:
   or spill that ends it) runs as one dask task, with intermediates dropped after their last use. Unfused,
   dask ran the first step of many partitions before the next step of any, and per-worker memory grew with
   the corpus (1.7 GB and rising at 100k docs, against 0.65 GB at 10k).
+- CombinePerKey (without side inputs) is lifted: one accumulator per key per partition before the shuffle,
+  merged after it. Unlifted, Count.Globally over document rows sent every document to one task.
 - the job computes one leaf task per unconsumed output, so every sink runs.
 So a worker holds one partition's chain at a time per thread, not a share of the corpus: peak RSS per worker
 depends on the partition size (`--dask_npartitions`, which Winnow sizes from the input bytes) and the largest
@@ -206,23 +208,26 @@ def _stable_hash(key) -> int:
 
 
 def _dump(obj, path: str) -> None:
-    try:
-        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:                    # lambdas, local classes: as dask itself does
-        import cloudpickle
-        data = cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    """Pickle straight into the file (no second copy of a large partition as bytes)."""
     if "://" in path:
-        with FileSystems.create(path) as f:
-            f.write(data)
+        f = FileSystems.create(path)
     else:
-        with open(path, "wb") as f:
-            f.write(data)
+        f = open(path, "wb")
+    with f:
+        try:
+            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+            return
+        except (pickle.PicklingError, TypeError, AttributeError):
+            pass
+    import cloudpickle                   # lambdas, local classes: as dask itself does
+    with (FileSystems.create(path) if "://" in path else open(path, "wb")) as f:
+        cloudpickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _load(path: str):
     if "://" in path:
         with FileSystems.open(path) as f:
-            return pickle.loads(f.read())
+            return pickle.load(f)
     with open(path, "rb") as f:
         return pickle.load(f)
 
@@ -294,6 +299,47 @@ def _group_bucket(j, *splits):
     return list(groups.values())
 
 
+def _combine_fn(blob: bytes):
+    """The CombineFn of a lifted CombinePerKey, unpickled and set up once per worker thread."""
+    cache = getattr(_LOCAL, "combine_fns", None)
+    if cache is None:
+        cache = _LOCAL.combine_fns = {}
+    key = hashlib.sha1(blob).digest()
+    fn = cache.get(key)
+    if fn is None:
+        from apache_beam.transforms.combiners import curry_combine_fn
+        raw, args, kwargs = pickler.loads(blob)
+        fn = beam.CombineFn.maybe_from_callable(raw)
+        fn = curry_combine_fn(fn, args, kwargs) if args or kwargs else fn
+        fn.setup()
+        if len(cache) > 256:
+            cache.clear()
+        cache[key] = fn
+    return fn
+
+
+def _combine_partial(items, blob: bytes):
+    """Map side of a lifted CombinePerKey: one accumulator per key in this partition."""
+    fn = _combine_fn(blob)
+    accs: dict = {}
+    for k, v in items:
+        e = accs.get(_hashable(k))
+        if e is None:
+            e = accs[_hashable(k)] = [k, fn.create_accumulator()]
+        e[1] = fn.add_input(e[1], v)
+    return [(k, fn.compact(acc)) for k, acc in accs.values()]
+
+
+def _combine_final(j, blob: bytes, *splits):
+    """Reduce side: merge the accumulators of every key in bucket j, then extract the outputs."""
+    fn = _combine_fn(blob)
+    accs: dict = {}
+    for bucket in _buckets(j, splits):
+        for k, acc in bucket:
+            accs.setdefault(_hashable(k), (k, []))[1].append(acc)
+    return [(k, fn.extract_output(fn.merge_accumulators(a))) for k, a in accs.values()]
+
+
 def _done(*parts):
     """A leaf: depends on the last partitions of a branch, so that the branch runs."""
     return len(parts)
@@ -358,10 +404,10 @@ class WinnowDaskRunner(DaskRunner):
 
 
 # tasks that take exactly one partition and may join the fused task of the task that made it
-_CHAINED = {"_run_dofn", "_select", "_split_to_files", "_spill"}
+_CHAINED = {"_run_dofn", "_select", "_split_to_files", "_spill", "_combine_partial"}
 # tasks whose partition may be handed on inside a fused task (not paths, side inputs or leaves)
 _PRODUCERS = {"_run_dofn", "_run_dofn_spilled", "_select", "_gather_bucket", "_group_bucket", "_create_part",
-              "_read_bundles"}
+              "_read_bundles", "_combine_partial", "_combine_final"}
 
 
 class _Graph(PipelineVisitor):
@@ -380,6 +426,7 @@ class _Graph(PipelineVisitor):
         self._selected: dict = {}            # (producer, tag) -> [partition keys]
         self._sides: dict = {}               # PCollection -> gathered key
         self._ids = itertools.count()
+        self._lifted = None                  # the CombinePerKey whose parts are being skipped
 
     def _name(self, what: str) -> str:
         return f"{what}-{next(self._ids)}"
@@ -402,7 +449,31 @@ class _Graph(PipelineVisitor):
             self._sides[pcoll] = name
         return self._sides[pcoll]
 
+    def enter_composite_transform(self, node) -> None:
+        """CombinePerKey without side inputs is lifted: combined per key inside each partition before the
+        shuffle, then merged per key after it. Unlifted, a global combine (a row count, a ToList) sends every
+        element to one task: with whole documents as elements, a worker held all of them."""
+        t = node.transform
+        if self._lifted is not None or not isinstance(t, beam.CombinePerKey):
+            return
+        if any(isinstance(a, pvalue.AsSideInput) for a in [*t.args, *t.kwargs.values()]):
+            return
+        self._lifted = node
+        name = self._name("Combine")
+        blob = pickler.dumps((t.fn, list(t.args), dict(t.kwargs)))
+        partial = self._add(name + "-partial", [(_combine_partial, _K(k), blob)
+                                                for k in self.parts_of(node.inputs[0])])
+        keys = self._shuffle(name, partial, _split_by_key, _combine_final, blob)
+        for out in node.outputs.values():
+            self.parts[out.producer] = keys
+
+    def leave_composite_transform(self, node) -> None:
+        if node is self._lifted:
+            self._lifted = None
+
     def visit_transform(self, node) -> None:
+        if self._lifted is not None:
+            return
         t = node.transform
         inputs = [self.parts_of(i) for i in node.inputs if not isinstance(i, pvalue.PBegin)]
         name = self._name(type(t).__name__)
@@ -455,11 +526,11 @@ class _Graph(PipelineVisitor):
         spilled = self._add(name + "-spill", [(_spill, _K(k), self.dir, f"{name}-{i}") for i, k in enumerate(in_keys)])
         return self._add(name, [(_run_dofn_spilled, _K(k), spec, self.run_id, *sides) for k in spilled])
 
-    def _shuffle(self, name, in_keys, split, gather) -> list:
+    def _shuffle(self, name, in_keys, split, gather, *gather_args) -> list:
         split_name = name + "-split"
         splits = self._add(split_name, [(_split_to_files, _K(k), self.n, split, self.dir, f"{name}-{i}")
                                         for i, k in enumerate(in_keys)])
-        return self._add(name, [(gather, j, *[_K(k) for k in splits]) for j in range(self.n)])
+        return self._add(name, [(gather, j, *gather_args, *[_K(k) for k in splits]) for j in range(self.n)])
 
     def leaf_keys(self) -> list:
         keys = []
@@ -517,7 +588,8 @@ class _Graph(PipelineVisitor):
                     if d in inside:
                         uses[d] = uses.get(d, 0) + 1
             steps = [(k, self.tasks[k][0], self.tasks[k][1:]) for k in members]
-            fused = f"fused-{n}"
+            first = members[0][0] if isinstance(members[0], tuple) else members[0]
+            fused = f"fused-{n}-{first}"          # named after its first step, for dask's dashboard
             self.tasks[fused] = (_run_fused, pickle.dumps((steps, external, outputs, uses)),
                                  *[_K(d) for d in external])
             for k in members:

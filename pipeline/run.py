@@ -313,7 +313,8 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
             client = getattr(result, "client", None)       # the dask runner's distributed.Client
             if client is not None:
                 client.close()
-            files.delete_tree(plan.scratch)                 # the runner removed its files; drop the folder
+            if runner == "dask":
+                files.delete_tree(plan.scratch)             # the runner removed its files; drop the folder
 
     if in_job:
         manifest = _read_json(files.join(out, schemas.manifest.MANIFEST_FILE))

@@ -4,6 +4,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import shutil
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,12 +16,21 @@ def join(*parts: str) -> str:
     return FileSystems.join(*parts)
 
 
-def write_bytes(path: str, data: bytes) -> str:
-    """Write `data` to `path` (parents created); returns its sha256."""
+def _create(path: str):
+    """Open `path` for writing, parents created."""
     parent = path.rsplit("/", 1)[0]
     if parent and not FileSystems.exists(parent):
         FileSystems.mkdirs(parent)
-    with FileSystems.create(path, mime_type="application/octet-stream") as fh:
+    return FileSystems.create(path, mime_type="application/octet-stream")
+
+
+def _with_metadata(schema: pa.Schema, metadata: dict) -> pa.Schema:
+    return schema.with_metadata({**(schema.metadata or {}), **metadata})
+
+
+def write_bytes(path: str, data: bytes) -> str:
+    """Write `data` to `path` (parents created); returns its sha256."""
+    with _create(path) as fh:
         fh.write(data)
     return hashlib.sha256(data).hexdigest()
 
@@ -63,11 +74,8 @@ def write_parquet_rows(path: str, schema: pa.Schema, metadata: dict, rows: list,
     """Write `rows` (dicts) to `path` as zstd Parquet, one row group of `rows_per_group` rows at a time, so
     that only one row group is ever held as Arrow data and no copy of the whole file is held as bytes.
     Returns the file's sha256."""
-    schema = schema.with_metadata({**(schema.metadata or {}), **metadata})
-    parent = path.rsplit("/", 1)[0]
-    if parent and not FileSystems.exists(parent):
-        FileSystems.mkdirs(parent)
-    with FileSystems.create(path, mime_type="application/octet-stream") as fh:
+    schema = _with_metadata(schema, metadata)
+    with _create(path) as fh:
         out = _HashingWriter(fh)
         with pq.ParquetWriter(out, schema, compression="zstd") as w:
             for i in range(0, max(len(rows), 1), rows_per_group):
@@ -77,7 +85,7 @@ def write_parquet_rows(path: str, schema: pa.Schema, metadata: dict, rows: list,
 
 def parquet_bytes(table: pa.Table, metadata: dict, row_group_size: int | None = None) -> bytes:
     """Serialize `table` to zstd Parquet with `metadata` merged into the footer key-value metadata."""
-    schema = table.schema.with_metadata({**(table.schema.metadata or {}), **metadata})
+    schema = _with_metadata(table.schema, metadata)
     buf = io.BytesIO()
     with pq.ParquetWriter(buf, schema, compression="zstd") as w:
         w.write_table(table.cast(schema), row_group_size=row_group_size)
@@ -95,7 +103,6 @@ def dir_exists(path: str) -> bool:
     """A local directory or file, or any object under the prefix `path/`."""
     path = path.rstrip("/")
     if not _remote(path):
-        import os
         return os.path.exists(path)
     if FileSystems.exists(path):
         return True
@@ -105,8 +112,6 @@ def dir_exists(path: str) -> bool:
 def delete_tree(path: str) -> None:
     path = path.rstrip("/")
     if not _remote(path):
-        import os
-        import shutil
         if os.path.isdir(path):
             shutil.rmtree(path)
         elif os.path.exists(path):
@@ -121,7 +126,6 @@ def move_tree(src: str, dst: str) -> None:
     (with the listing taken first, so objects written later are not moved)."""
     src, dst = src.rstrip("/"), dst.rstrip("/")
     if not _remote(src):
-        import os
         os.replace(src, dst)
         return
     paths = sorted(m.path for m in FileSystems.match([src + "/**"])[0].metadata_list)

@@ -43,7 +43,6 @@ import itertools
 import os
 import pickle
 import random
-import shutil
 import tempfile
 import threading
 import zlib
@@ -59,6 +58,8 @@ from apache_beam.runners.dask import overrides as dask_ov
 from apache_beam.runners.dask.dask_runner import DaskOptions, DaskRunner, DaskRunnerResult
 from apache_beam.runners.dask.transform_evaluator import get_windowed_value
 from apache_beam.transforms.sideinputs import SideInputMap
+
+from pipeline.io import files
 
 DEFAULT_NPARTITIONS = 8
 
@@ -134,7 +135,8 @@ class _DoFnRunner:
 _LOCAL = threading.local()        # per worker thread: {spec digest: _DoFnRunner} of the current run
 
 
-def _runner_for(spec: bytes, run_id: str, side_values) -> _DoFnRunner:
+def _run_dofn(items, spec, run_id, *side_values) -> dict:
+    """One partition = one Beam bundle of the ParDo; returns {tag: [values]} (main output: tag None)."""
     if getattr(_LOCAL, "run_id", None) != run_id:           # a new job on this worker: drop the last one's
         for r in getattr(_LOCAL, "runners", {}).values():
             r.teardown()
@@ -143,16 +145,10 @@ def _runner_for(spec: bytes, run_id: str, side_values) -> _DoFnRunner:
     runner = _LOCAL.runners.get(key)
     if runner is None:
         runner = _LOCAL.runners[key] = _DoFnRunner(spec, side_values)
-    return runner
-
-
-def _run_dofn(items, spec, run_id, *side_values) -> dict:
-    """One partition = one Beam bundle of the ParDo; returns {tag: [values]} (main output: tag None)."""
-    runner = _runner_for(spec, run_id, side_values)
     try:
         return runner.bundle(items)
     except BaseException:
-        _LOCAL.runners.pop(hashlib.sha1(spec).digest(), None)     # a failed instance is not reused
+        del _LOCAL.runners[key]                              # a failed instance is not reused
         runner.teardown()
         raise
 
@@ -207,35 +203,34 @@ def _stable_hash(key) -> int:
     return zlib.crc32(repr(key).encode("utf-8", "surrogatepass"))
 
 
+def _open(path: str, mode: str):
+    if "://" in path:
+        return FileSystems.create(path) if mode == "wb" else FileSystems.open(path)
+    if mode == "wb":
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    return open(path, mode)
+
+
 def _dump(obj, path: str) -> None:
     """Pickle straight into the file (no second copy of a large partition as bytes)."""
-    if "://" in path:
-        f = FileSystems.create(path)
-    else:
-        f = open(path, "wb")
-    with f:
+    with _open(path, "wb") as f:
         try:
             pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
             return
         except (pickle.PicklingError, TypeError, AttributeError):
             pass
     import cloudpickle                   # lambdas, local classes: as dask itself does
-    with (FileSystems.create(path) if "://" in path else open(path, "wb")) as f:
+    with _open(path, "wb") as f:
         cloudpickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _load(path: str):
-    if "://" in path:
-        with FileSystems.open(path) as f:
-            return pickle.load(f)
-    with open(path, "rb") as f:
+    with _open(path, "rb") as f:
         return pickle.load(f)
 
 
 def _spill(items, directory: str, name: str):
     """Write one partition to a file; the task's result is only the path."""
-    if "://" not in directory:
-        os.makedirs(directory, exist_ok=True)
     path = FileSystems.join(directory, f"{name}.pkl")
     _dump(items, path)
     return path
@@ -243,8 +238,6 @@ def _spill(items, directory: str, name: str):
 
 def _split_to_files(items, n, split, directory: str, name: str):
     """Split one partition into n buckets and write each non-empty one to a file: [path or None] * n."""
-    if "://" not in directory:
-        os.makedirs(directory, exist_ok=True)
     paths = []
     for j, bucket in enumerate(split(items, n)):
         if bucket:
@@ -367,14 +360,7 @@ class WinnowDaskResult(DaskRunnerResult):
             return super().wait_until_finish(duration)
         finally:
             if self.state in ("DONE", "FAILED"):
-                _remove_tree(self.shuffle_dir)
-
-
-def _remove_tree(path: str) -> None:
-    if "://" not in path:
-        shutil.rmtree(path, ignore_errors=True)
-    elif FileSystems.exists(path):
-        FileSystems.delete([path])
+                files.delete_tree(self.shuffle_dir)
 
 
 class WinnowDaskRunner(DaskRunner):
@@ -412,8 +398,8 @@ _PRODUCERS = {"_run_dofn", "_run_dofn_spilled", "_select", "_gather_bucket", "_g
 
 class _Graph(PipelineVisitor):
     """Low-level dask graph: for each primitive, a list of partition keys. Task arguments that refer to other
-    tasks are _K; `dask_graph()` fuses each partition's chain between shuffles into one task and returns the
-    graph in dask's own form."""
+    tasks are _K; `fuse()` gives each partition's chain between shuffles one task, and `dask_graph()` returns
+    the graph in dask's own form."""
 
     def __init__(self, npartitions: int, shuffle_dir: str):
         self.n = npartitions

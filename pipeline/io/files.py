@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import shutil
+from typing import Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -70,17 +72,24 @@ class _HashingWriter:
         self.closed = True
 
 
-def write_parquet_rows(path: str, schema: pa.Schema, metadata: dict, rows: list, rows_per_group: int) -> str:
-    """Write `rows` (dicts) to `path` as zstd Parquet, one row group of `rows_per_group` rows at a time, so
-    that only one row group is ever held as Arrow data and no copy of the whole file is held as bytes.
-    Returns the file's sha256."""
+def write_parquet_rows(path: str, schema: pa.Schema, metadata: dict, rows: Iterable[dict],
+                       rows_per_group: int) -> tuple[str, int]:
+    """Write `rows` (dicts, any iterable: consumed once) to `path` as zstd Parquet, one row group of
+    `rows_per_group` rows at a time, so that only one row group is ever held as Arrow data and no copy of the
+    whole file is held as bytes. Returns (the file's sha256, rows written)."""
     schema = _with_metadata(schema, metadata)
+    rows, n = iter(rows), 0
     with _create(path) as fh:
         out = _HashingWriter(fh)
         with pq.ParquetWriter(out, schema, compression="zstd") as w:
-            for i in range(0, max(len(rows), 1), rows_per_group):
-                w.write_table(pa.Table.from_pylist(rows[i:i + rows_per_group], schema=schema))
-    return out.sha.hexdigest()
+            while True:
+                group = list(itertools.islice(rows, rows_per_group))
+                if group or not n:                       # an empty file still gets its (empty) table
+                    w.write_table(pa.Table.from_pylist(group, schema=schema))
+                n += len(group)
+                if len(group) < rows_per_group:
+                    break
+    return out.sha.hexdigest(), n
 
 
 def parquet_bytes(table: pa.Table, metadata: dict, row_group_size: int | None = None) -> bytes:

@@ -16,7 +16,9 @@ controls:
 - side input: one task that gathers the side PCollection, a dependency of the consuming bundles.
 - GroupByKeyOnly / Reshuffle: hash (or round-robin) split of every input partition into N buckets, written
   to files under the shuffle directory (a task returns only their paths), then one task per output partition
-  that reads its bucket from every split. Shuffled data never waits in worker memory.
+  that reads its bucket from every split. Shuffled data never waits in worker memory. A GroupByKey partition
+  larger than `--dask_lazy_group_bytes` is indexed, not loaded: each group's values are read from the files
+  when the next step iterates them (an output file's group of 50,000 document rows would be ~600 MB).
 - a ParDo with side inputs cannot start until its side inputs are complete (a file writer waits for the
   global row count, shard packing for the token totals): its main-input partitions are written to the
   shuffle directory as soon as they exist and read back by the bundle, instead of waiting in memory.
@@ -29,7 +31,7 @@ controls:
 - the job computes one leaf task per unconsumed output, so every sink runs.
 So a worker holds one partition's chain at a time per thread, not a share of the corpus: peak RSS per worker
 depends on the partition size (`--dask_npartitions`, which Winnow sizes from the input bytes) and the largest
-input file (one file is parsed by one task), not on the corpus size.
+input file (one file is parsed by one task), not on the corpus size; large groups stay on disk.
 `--dask_shuffle_dir`: where those files go (any Beam filesystem path every worker can reach; default: a new
 local temporary directory, right for a LocalCluster). It is deleted when the job finishes.
 `--dask_partition_size` (elements per partition in Beam's DaskRunner) is refused: partitions here are sized
@@ -43,9 +45,11 @@ import itertools
 import os
 import pickle
 import random
+import struct
 import tempfile
 import threading
 import zlib
+from array import array
 
 import apache_beam as beam
 from apache_beam import pvalue
@@ -58,10 +62,15 @@ from apache_beam.runners.dask import overrides as dask_ov
 from apache_beam.runners.dask.dask_runner import DaskOptions, DaskRunner, DaskRunnerResult
 from apache_beam.runners.dask.transform_evaluator import get_windowed_value
 from apache_beam.transforms.sideinputs import SideInputMap
+from apache_beam.transforms.trigger import _UnwindowedValues
 
 from pipeline.io import files
 
 DEFAULT_NPARTITIONS = 8
+# A GroupByKey reduce partition whose shuffle files hold more than this many bytes hands each group's values on
+# as a reader over those files (re-read on every pass) instead of a list: an output file's 50,000 document
+# rows are ~600 MB as Python objects. Below it, values are loaded (faster, and fewer reads on object stores).
+DEFAULT_LAZY_GROUP_BYTES = 64 << 20
 
 
 # --- functions run inside dask tasks (module level: pickled by reference) ---
@@ -211,17 +220,47 @@ def _open(path: str, mode: str):
     return open(path, mode)
 
 
+def _keep_lazy(obj):
+    """Grouped values read from shuffle files stay a reader when pickled (Beam's _UnwindowedValues would
+    pickle as the whole list)."""
+    if type(obj) is _UnwindowedValues and type(obj._windowed_values) is _LazyValues:
+        return _UnwindowedValues, (obj._windowed_values,)
+    return NotImplemented
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj):
+        return _keep_lazy(obj)
+
+
+def _cloud_pickler(f):
+    import cloudpickle                   # lambdas, local classes: as dask itself does
+
+    class _CloudPickler(cloudpickle.Pickler):
+        def reducer_override(self, obj):
+            r = _keep_lazy(obj)
+            return super().reducer_override(obj) if r is NotImplemented else r
+    return _CloudPickler(f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def _dump(obj, path: str) -> None:
     """Pickle straight into the file (no second copy of a large partition as bytes)."""
     with _open(path, "wb") as f:
         try:
-            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+            _Pickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
             return
         except (pickle.PicklingError, TypeError, AttributeError):
             pass
-    import cloudpickle                   # lambdas, local classes: as dask itself does
     with _open(path, "wb") as f:
-        cloudpickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+        _cloud_pickler(f).dump(obj)
+
+
+def _dumps(obj) -> bytes:
+    try:
+        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        import cloudpickle
+        return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _load(path: str):
@@ -282,13 +321,91 @@ def _hashable(key):
         return repr(key)
 
 
-def _group_bucket(j, *splits):
-    """Group one bucket into (key, [windowed values]) (the GroupAlsoByWindow ParDo that follows reads the
-    windowed values)."""
+# A GroupByKey shuffle file is a run of records: header (key bytes, value bytes), the key's pickle, the
+# value's pickle. The reduce side can index a value by its record's offset without unpickling it.
+_HEADER = struct.Struct("<QQ")
+
+
+def _split_keyed_to_files(items, n, directory: str, name: str):
+    """GroupByKeyOnly map side: bucket (key, windowed value) pairs by a process-independent hash of the key
+    and write each non-empty bucket as records: [(path, bytes) or None] * n."""
+    out = []
+    for j, bucket in enumerate(_split_by_key(items, n)):
+        if not bucket:
+            out.append(None)
+            continue
+        path = FileSystems.join(directory, f"{name}-{j}.rec")
+        size = 0
+        with _open(path, "wb") as f:
+            for k, wv in bucket:
+                kb, vb = _dumps(k), _dumps(wv)
+                f.write(_HEADER.pack(len(kb), len(vb)))
+                f.write(kb)
+                f.write(vb)
+                size += _HEADER.size + len(kb) + len(vb)
+        out.append((path, size))
+    return out
+
+
+def _records(f):
+    """(key, offset of the record, value length) for each record of an open shuffle file, with the file left
+    positioned at the record's value."""
+    while True:
+        head = f.read(_HEADER.size)
+        if not head:
+            return
+        offset = f.tell() - _HEADER.size
+        klen, vlen = _HEADER.unpack(head)
+        yield pickle.loads(f.read(klen)), offset, vlen
+
+
+class _LazyValues:
+    """One group's windowed values, read from the shuffle files each time they are iterated (so a DoFn can
+    iterate them more than once). Holds two integers per value."""
+    __slots__ = ("paths", "refs")
+
+    def __init__(self, paths):
+        self.paths, self.refs = paths, array("q")      # refs: file index, record offset, file index, ...
+
+    def __iter__(self):
+        handles = {}
+        try:
+            for i in range(0, len(self.refs), 2):
+                fi, offset = self.refs[i], self.refs[i + 1]
+                f = handles.get(fi)
+                if f is None:
+                    f = handles[fi] = _open(self.paths[fi], "rb")
+                f.seek(offset)
+                klen, vlen = _HEADER.unpack(f.read(_HEADER.size))
+                f.seek(klen, 1)
+                yield pickle.loads(f.read(vlen))
+        finally:
+            for f in handles.values():
+                f.close()
+
+    def __len__(self):
+        return len(self.refs) // 2
+
+
+def _group_bucket(j, lazy_bytes, *splits):
+    """Group bucket j into (key, windowed values) (the GroupAlsoByWindow ParDo that follows reads them): lists
+    when the bucket's files are small, _LazyValues readers when they hold more than `lazy_bytes`, so a group
+    of any size costs the reduce task two integers per value."""
+    parts = [s[j] for s in splits if s[j] is not None]
+    lazy = sum(size for _, size in parts) > lazy_bytes
+    paths = [path for path, _ in parts]
     groups: dict = {}
-    for bucket in _buckets(j, splits):
-        for k, wv in bucket:
-            groups.setdefault(_hashable(k), (k, []))[1].append(wv)
+    for fi, path in enumerate(paths):
+        with _open(path, "rb") as f:
+            for k, offset, vlen in _records(f):
+                g = groups.get(_hashable(k))
+                if g is None:
+                    g = groups[_hashable(k)] = (k, _LazyValues(paths) if lazy else [])
+                if lazy:
+                    g[1].refs.extend((fi, offset))
+                    f.seek(vlen, 1)
+                else:
+                    g[1].append(pickle.loads(f.read(vlen)))
     return list(groups.values())
 
 
@@ -346,6 +463,10 @@ class WinnowDaskOptions(PipelineOptions):
         parser.add_argument("--dask_shuffle_dir", default=None,
                             help="Directory for shuffle and spill files, reachable by every dask worker (any Beam "
                                  "filesystem path); default: a new local temporary directory. Deleted at the end.")
+        parser.add_argument("--dask_lazy_group_bytes", type=int, default=DEFAULT_LAZY_GROUP_BYTES,
+                            help="A GroupByKey reduce partition whose shuffle files exceed this many bytes "
+                                 "passes each group's values on as a reader over those files, not a list "
+                                 f"(bounded memory for groups of any size); default {DEFAULT_LAZY_GROUP_BYTES}.")
 
 
 class WinnowDaskResult(DaskRunnerResult):
@@ -374,14 +495,16 @@ class WinnowDaskRunner(DaskRunner):
         if bag_kwargs.get("partition_size"):
             raise ValueError("WinnowDaskRunner sizes partitions by count: use --dask_npartitions, not "
                              "--dask_partition_size")
-        base = options.view_as(WinnowDaskOptions).dask_shuffle_dir
+        winnow_options = options.view_as(WinnowDaskOptions)
+        base = winnow_options.dask_shuffle_dir
         if base:
             shuffle_dir = FileSystems.join(base.rstrip("/"), f"winnow-shuffle-{os.getpid()}-{random.getrandbits(32):08x}")
         else:
             shuffle_dir = tempfile.mkdtemp(prefix="winnow-shuffle-")
         client = ddist.Client(**dask_options)
         pipeline.replace_all(dask_ov.dask_overrides())
-        graph = _Graph(bag_kwargs.get("npartitions") or DEFAULT_NPARTITIONS, shuffle_dir)
+        graph = _Graph(bag_kwargs.get("npartitions") or DEFAULT_NPARTITIONS, shuffle_dir,
+                       winnow_options.dask_lazy_group_bytes)
         pipeline.visit(graph)
         leaves = graph.leaf_keys()
         graph.fuse(leaves)
@@ -390,7 +513,7 @@ class WinnowDaskRunner(DaskRunner):
 
 
 # tasks that take exactly one partition and may join the fused task of the task that made it
-_CHAINED = {"_run_dofn", "_select", "_split_to_files", "_spill", "_combine_partial"}
+_CHAINED = {"_run_dofn", "_select", "_split_to_files", "_split_keyed_to_files", "_spill", "_combine_partial"}
 # tasks whose partition may be handed on inside a fused task (not paths, side inputs or leaves)
 _PRODUCERS = {"_run_dofn", "_run_dofn_spilled", "_select", "_gather_bucket", "_group_bucket", "_create_part",
               "_read_bundles", "_combine_partial", "_combine_final"}
@@ -401,9 +524,10 @@ class _Graph(PipelineVisitor):
     tasks are _K; `fuse()` gives each partition's chain between shuffles one task, and `dask_graph()` returns
     the graph in dask's own form."""
 
-    def __init__(self, npartitions: int, shuffle_dir: str):
+    def __init__(self, npartitions: int, shuffle_dir: str, lazy_group_bytes: int = DEFAULT_LAZY_GROUP_BYTES):
         self.n = npartitions
         self.dir = shuffle_dir
+        self.lazy_group_bytes = lazy_group_bytes
         self.run_id = shuffle_dir            # unique per job: DoFn instances are reused within a job only
         self.tasks: dict = {}                # key -> (func, *args) or a literal (pickled DoFn spec)
         self.parts: dict = {}                # AppliedPTransform -> [partition keys]
@@ -476,7 +600,10 @@ class _Graph(PipelineVisitor):
             keys = self._pardo(node, name, inputs[0])
             self.tagged.add(node)
         elif isinstance(t, dask_ov._GroupByKeyOnly):
-            keys = self._shuffle(name, inputs[0], _split_by_key, _group_bucket)
+            splits = self._add(name + "-split", [(_split_keyed_to_files, _K(k), self.n, self.dir, f"{name}-{i}")
+                                                 for i, k in enumerate(inputs[0])])
+            keys = self._add(name, [(_group_bucket, j, self.lazy_group_bytes, *[_K(k) for k in splits])
+                                    for j in range(self.n)])
         elif isinstance(t, dask_ov._Reshuffle):
             keys = self._shuffle(name, inputs[0], _split_round_robin, _gather_bucket)
         elif isinstance(t, dask_ov._Flatten):

@@ -5,7 +5,7 @@ import apache_beam as beam
 import pyarrow as pa
 
 import schemas
-from pipeline.io import files
+from pipeline.io import external_sort, files
 from pipeline.stages import shard
 from schemas.clusters import CLUSTER_SCHEMA
 from schemas.dead_letter import DEAD_LETTER_SCHEMA
@@ -49,12 +49,13 @@ class WriteFileFn(beam.DoFn):
 
     def process(self, element, tokenizer_sha):
         (k, n), rows = element
-        rows = sorted(rows, key=_sort_key(self.kind))
         name = f"{self.kind}/{self.kind}-{k:05d}-of-{n:05d}.parquet"
-        sha = files.write_parquet_rows(files.join(self.out_dir, name), _SCHEMAS[self.kind],
-                                       schemas.footer_metadata(self.kind, self.config_hash, tokenizer_sha),
-                                       rows, ROWS_PER_GROUP)
-        yield {"path": name, "rows": len(rows), "sha256": sha}
+        # bounded memory: beyond one row group, rows wait in a local temporary file, not as Python objects
+        with external_sort.sorted_items(rows, _sort_key(self.kind), ROWS_PER_GROUP) as ordered:
+            sha, count = files.write_parquet_rows(files.join(self.out_dir, name), _SCHEMAS[self.kind],
+                                                  schemas.footer_metadata(self.kind, self.config_hash, tokenizer_sha),
+                                                  ordered, ROWS_PER_GROUP)
+        yield {"path": name, "rows": count, "sha256": sha}
 
 
 class WriteRows(beam.PTransform):

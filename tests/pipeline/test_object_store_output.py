@@ -142,11 +142,13 @@ def test_parquet_is_written_one_row_group_at_a_time_and_hashed(store, tmp_path):
     schema = pa.schema([("doc_id", pa.string()), ("n", pa.int64())])
     rows = [{"doc_id": f"d{i:04d}", "n": i} for i in range(1000)]
     for path in (str(tmp_path / "local" / "f.parquet"), "memobj://b/sub/f.parquet"):
-        sha = files.write_parquet_rows(path, schema, {"winnow.kind": "test"}, rows, 300)
+        sha, n = files.write_parquet_rows(path, schema, {"winnow.kind": "test"}, iter(rows), 300)
         data = files.read_bytes(path)
-        assert sha == hashlib.sha256(data).hexdigest()
+        assert sha == hashlib.sha256(data).hexdigest() and n == 1000
         f = pq.ParquetFile(io.BytesIO(data))
         assert f.metadata.num_row_groups == 4 and f.read().to_pylist() == rows
         assert f.schema_arrow.metadata[b"winnow.kind"] == b"test"
-    assert files.write_parquet_rows("memobj://b/empty.parquet", schema, {}, [], 300)   # an empty file is valid
+    _, n = files.write_parquet_rows(str(tmp_path / "exact.parquet"), schema, {}, rows[:600], 300)
+    assert n == 600 and pq.ParquetFile(str(tmp_path / "exact.parquet")).metadata.num_row_groups == 2
+    assert files.write_parquet_rows("memobj://b/empty.parquet", schema, {}, [], 300)[1] == 0   # an empty file is valid
     assert pq.read_table(io.BytesIO(files.read_bytes("memobj://b/empty.parquet"))).num_rows == 0

@@ -13,7 +13,8 @@ from pipeline.runners.dask import WinnowDaskRunner, local_cluster
 
 
 def _files_under(base):
-    return sorted(glob.glob(os.path.join(base, "**", "*.pkl"), recursive=True))
+    return sorted(glob.glob(os.path.join(base, "**", "*.pkl"), recursive=True)
+                  + glob.glob(os.path.join(base, "**", "*.rec"), recursive=True))
 
 
 class _Probe(beam.DoFn):
@@ -24,7 +25,10 @@ class _Probe(beam.DoFn):
 
     def process(self, kv, total):
         k, vs = kv
-        yield {"key": k, "values": sorted(vs), "total": total, "files_seen": len(_files_under(self.base))}
+        first, again = list(vs), list(vs)                       # grouped values can be iterated twice
+        yield {"key": k, "values": sorted(first), "again": first == again, "total": total,
+               "lazy": type(getattr(vs, "_windowed_values", None)).__name__ == "_LazyValues",
+               "files_seen": len(_files_under(self.base))}
 
 
 class _WriteAll(beam.DoFn):
@@ -36,12 +40,16 @@ class _WriteAll(beam.DoFn):
             json.dump(sorted(rows, key=lambda r: r["key"]), f)
 
 
-def test_shuffle_and_spill_go_through_files_that_are_removed(tmp_path):
+# lazy_bytes 0: every group's values are read from the shuffle files when iterated, also after the grouped
+# partition was parked on disk for the side input (the reader is pickled, not the values)
+@pytest.mark.parametrize("lazy_bytes", [None, 0])
+def test_shuffle_and_spill_go_through_files_that_are_removed(tmp_path, lazy_bytes):
     base, result_path = str(tmp_path / "scratch"), str(tmp_path / "result.json")
     os.makedirs(base)
     with local_cluster(1) as address:
         opts = PipelineOptions([f"--dask_client_address={address}", "--dask_npartitions=3",
-                                f"--dask_shuffle_dir={base}"])
+                                f"--dask_shuffle_dir={base}"]
+                               + ([] if lazy_bytes is None else [f"--dask_lazy_group_bytes={lazy_bytes}"]))
         p = beam.Pipeline(runner=WinnowDaskRunner(), options=opts)
         nums = p | beam.Create(list(range(60)))
         total = nums | beam.CombineGlobally(sum)
@@ -55,6 +63,8 @@ def test_shuffle_and_spill_go_through_files_that_are_removed(tmp_path):
         rows = json.load(f)
     assert [r["key"] for r in rows] == [0, 1, 2, 3]
     assert all(r["values"] == list(range(r["key"], 60, 4)) and r["total"] == sum(range(60)) for r in rows)
+    assert all(r["again"] for r in rows)
+    assert [r["lazy"] for r in rows] == [lazy_bytes == 0] * 4
     assert all(r["files_seen"] > 0 for r in rows), "no shuffle/spill file existed while the job ran"
     assert _files_under(base) == [] and os.listdir(base) == []           # the run's directory is gone
 

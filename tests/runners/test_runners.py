@@ -28,9 +28,11 @@ def _winnow_run(out, runner, *extra):
 @pytest.fixture(scope="module")
 def three_runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("runners")
-    # the dask run finalizes inside the job (its last step runs on a dask worker), as a Flex Template does
+    # the dask run finalizes inside the job (its last step runs on a dask worker), as a Flex Template does,
+    # and reads every GroupByKey's values from the shuffle files as they are iterated (lazy groups)
     return {name: _winnow_run(base / name, name, *extra)
-            for name, extra in (("direct", ()), ("dask", ("--workers", "2", "--finalize-in-job")),
+            for name, extra in (("direct", ()),
+                                ("dask", ("--workers", "2", "--finalize-in-job", "--dask_lazy_group_bytes=0")),
                                 ("portable", ("--workers", "2")))}
 
 

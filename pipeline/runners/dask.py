@@ -16,9 +16,9 @@ controls:
 - side input: one task that gathers the side PCollection, a dependency of the consuming bundles.
 - GroupByKeyOnly / Reshuffle: hash (or round-robin) split of every input partition into N buckets, written
   to files under the shuffle directory (a task returns only their paths), then one task per output partition
-  that reads its bucket from every split. Shuffled data never waits in worker memory. A GroupByKey partition
-  larger than `--dask_lazy_group_bytes` is indexed, not loaded: each group's values are read from the files
-  when the next step iterates them (an output file's group of 50,000 document rows would be ~600 MB).
+  that reads its bucket from every split. Shuffled data never waits in worker memory. A GroupByKey group
+  larger than `--dask_lazy_group_bytes` is indexed, not loaded: its values are read from the files when the
+  next step iterates them (an output file's group of 50,000 document rows would be ~600 MB).
 - a ParDo with side inputs cannot start until its side inputs are complete (a file writer waits for the
   global row count, shard packing for the token totals): its main-input partitions are written to the
   shuffle directory as soon as they exist and read back by the bundle, instead of waiting in memory.
@@ -67,10 +67,11 @@ from apache_beam.transforms.trigger import _UnwindowedValues
 from pipeline.io import files
 
 DEFAULT_NPARTITIONS = 8
-# A GroupByKey reduce partition whose shuffle files hold more than this many bytes hands each group's values on
-# as a reader over those files (re-read on every pass) instead of a list: an output file's 50,000 document
-# rows are ~600 MB as Python objects. Below it, values are loaded (faster, and fewer reads on object stores).
-DEFAULT_LAZY_GROUP_BYTES = 64 << 20
+# A GroupByKey group whose values take more than this many bytes in the shuffle files is handed on as a reader
+# over those files (re-read on every pass), not a list: a document row is ~6 KB pickled and ~12 KB as Python
+# objects, and an output file's group holds up to 50,000 of them. Smaller groups are loaded (faster, and fewer
+# reads on object stores).
+DEFAULT_LAZY_GROUP_BYTES = 16 << 20
 
 
 # --- functions run inside dask tasks (module level: pickled by reference) ---
@@ -388,25 +389,41 @@ class _LazyValues:
 
 
 def _group_bucket(j, lazy_bytes, *splits):
-    """Group bucket j into (key, windowed values) (the GroupAlsoByWindow ParDo that follows reads them): lists
-    when the bucket's files are small, _LazyValues readers when they hold more than `lazy_bytes`, so a group
-    of any size costs the reduce task two integers per value."""
+    """Group bucket j into (key, windowed values) (the GroupAlsoByWindow ParDo that follows reads them).
+    Values come as lists, except for a group whose values take more than `lazy_bytes` in the shuffle files
+    (an output file's rows, a hot key): that group's values are a _LazyValues reader, so a group of any size
+    costs the reduce task two integers per value. Files that cannot hold such a group are read in one pass;
+    otherwise a first pass indexes every record without loading its value, and a second loads the values of
+    the small groups."""
     parts = [s[j] for s in splits if s[j] is not None]
-    lazy = sum(size for _, size in parts) > lazy_bytes
     paths = [path for path, _ in parts]
-    groups: dict = {}
+    index: dict = {}                     # hashable key -> [key, _LazyValues, value bytes] or [key, list]
+    if sum(size for _, size in parts) <= lazy_bytes:
+        for path in paths:
+            with _open(path, "rb") as f:
+                for k, _, vlen in _records(f):
+                    index.setdefault(_hashable(k), (k, []))[1].append(pickle.loads(f.read(vlen)))
+        return list(index.values())
     for fi, path in enumerate(paths):
         with _open(path, "rb") as f:
             for k, offset, vlen in _records(f):
-                g = groups.get(_hashable(k))
-                if g is None:
-                    g = groups[_hashable(k)] = (k, _LazyValues(paths) if lazy else [])
-                if lazy:
-                    g[1].refs.extend((fi, offset))
-                    f.seek(vlen, 1)
-                else:
-                    g[1].append(pickle.loads(f.read(vlen)))
-    return list(groups.values())
+                e = index.get(_hashable(k))
+                if e is None:
+                    e = index[_hashable(k)] = [k, _LazyValues(paths), 0]
+                e[1].refs.extend((fi, offset))
+                e[2] += vlen
+                f.seek(vlen, 1)
+    small = {h: [] for h, e in index.items() if e[2] <= lazy_bytes}
+    if small:
+        for path in paths:
+            with _open(path, "rb") as f:
+                for k, _, vlen in _records(f):
+                    values = small.get(_hashable(k))
+                    if values is None:
+                        f.seek(vlen, 1)
+                    else:
+                        values.append(pickle.loads(f.read(vlen)))
+    return [(e[0], small[h] if h in small else e[1]) for h, e in index.items()]
 
 
 def _combine_fn(blob: bytes):
@@ -464,9 +481,9 @@ class WinnowDaskOptions(PipelineOptions):
                             help="Directory for shuffle and spill files, reachable by every dask worker (any Beam "
                                  "filesystem path); default: a new local temporary directory. Deleted at the end.")
         parser.add_argument("--dask_lazy_group_bytes", type=int, default=DEFAULT_LAZY_GROUP_BYTES,
-                            help="A GroupByKey reduce partition whose shuffle files exceed this many bytes "
-                                 "passes each group's values on as a reader over those files, not a list "
-                                 f"(bounded memory for groups of any size); default {DEFAULT_LAZY_GROUP_BYTES}.")
+                            help="A GroupByKey group whose values take more than this many bytes in the shuffle "
+                                 "files is passed on as a reader over those files, not a list (bounded memory "
+                                 f"for groups of any size); default {DEFAULT_LAZY_GROUP_BYTES}.")
 
 
 class WinnowDaskResult(DaskRunnerResult):
@@ -721,6 +738,7 @@ def local_cluster(n_workers: int, threads_per_worker: int = 1, memory_limit: str
     """A dask.distributed LocalCluster of worker processes for one run; yields its scheduler address."""
     import dask.distributed as ddist
     kw = {"memory_limit": memory_limit} if memory_limit else {}
+    # no dashboard; the scheduler's HTTP endpoint (health, metrics) takes a free port, not 8787
     with ddist.LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
-                            dashboard_address=None, **kw) as cluster:
+                            dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"}, **kw) as cluster:
         yield cluster.scheduler_address

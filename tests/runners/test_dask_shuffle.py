@@ -26,7 +26,7 @@ class _Probe(beam.DoFn):
     def process(self, kv, total):
         k, vs = kv
         first, again = list(vs), list(vs)                       # grouped values can be iterated twice
-        yield {"key": k, "values": sorted(first), "again": first == again, "total": total,
+        yield {"key": k, "values": sorted(x for x, _ in first), "again": first == again, "total": total,
                "lazy": type(getattr(vs, "_windowed_values", None)).__name__ == "_LazyValues",
                "files_seen": len(_files_under(self.base))}
 
@@ -40,10 +40,12 @@ class _WriteAll(beam.DoFn):
             json.dump(sorted(rows, key=lambda r: r["key"]), f)
 
 
-# lazy_bytes 0: every group's values are read from the shuffle files when iterated, also after the grouped
-# partition was parked on disk for the side input (the reader is pickled, not the values)
-@pytest.mark.parametrize("lazy_bytes", [None, 0])
-def test_shuffle_and_spill_go_through_files_that_are_removed(tmp_path, lazy_bytes):
+# Lazy groups are read from the shuffle files when iterated, also after the grouped partition was parked on
+# disk for the side input (the reader is pickled, not the values). Key 0's values are ~18 KB in the files,
+# the others' ~3 KB: 8,000 makes key 0 lazy only, 0 every group, the default none.
+@pytest.mark.parametrize("lazy_bytes, lazy", [(None, [False] * 4), (8000, [True, False, False, False]),
+                                              (0, [True] * 4)])
+def test_shuffle_and_spill_go_through_files_that_are_removed(tmp_path, lazy_bytes, lazy):
     base, result_path = str(tmp_path / "scratch"), str(tmp_path / "result.json")
     os.makedirs(base)
     with local_cluster(1) as address:
@@ -53,7 +55,7 @@ def test_shuffle_and_spill_go_through_files_that_are_removed(tmp_path, lazy_byte
         p = beam.Pipeline(runner=WinnowDaskRunner(), options=opts)
         nums = p | beam.Create(list(range(60)))
         total = nums | beam.CombineGlobally(sum)
-        _ = (nums | beam.Map(lambda x: (x % 4, x)) | beam.GroupByKey()
+        _ = (nums | beam.Map(lambda x: (x % 4, (x, "p" * (1000 if x % 4 == 0 else 1)))) | beam.GroupByKey()
              | beam.ParDo(_Probe(base), beam.pvalue.AsSingleton(total))     # main input parked on disk
              | beam.combiners.ToList() | beam.ParDo(_WriteAll(result_path)))
         result = p.run()
@@ -64,7 +66,7 @@ def test_shuffle_and_spill_go_through_files_that_are_removed(tmp_path, lazy_byte
     assert [r["key"] for r in rows] == [0, 1, 2, 3]
     assert all(r["values"] == list(range(r["key"], 60, 4)) and r["total"] == sum(range(60)) for r in rows)
     assert all(r["again"] for r in rows)
-    assert [r["lazy"] for r in rows] == [lazy_bytes == 0] * 4
+    assert [r["lazy"] for r in rows] == lazy
     assert all(r["files_seen"] > 0 for r in rows), "no shuffle/spill file existed while the job ran"
     assert _files_under(base) == [] and os.listdir(base) == []           # the run's directory is gone
 

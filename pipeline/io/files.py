@@ -72,6 +72,10 @@ class _HashingWriter:
         self.closed = True
 
 
+# rows converted to Arrow at a time by write_parquet_rows (a document row is ~12 KB as Python objects)
+ARROW_BATCH_ROWS = 256
+
+
 def write_parquet_rows(path: str, schema: pa.Schema, metadata: dict, rows: Iterable[dict],
                        rows_per_group: int) -> tuple[str, int]:
     """Write `rows` (dicts, any iterable: consumed once) to `path` as zstd Parquet, one row group of
@@ -83,11 +87,18 @@ def write_parquet_rows(path: str, schema: pa.Schema, metadata: dict, rows: Itera
         out = _HashingWriter(fh)
         with pq.ParquetWriter(out, schema, compression="zstd") as w:
             while True:
-                group = list(itertools.islice(rows, rows_per_group))
-                if group or not n:                       # an empty file still gets its (empty) table
-                    w.write_table(pa.Table.from_pylist(group, schema=schema))
-                n += len(group)
-                if len(group) < rows_per_group:
+                # a row group is gathered as Arrow batches: at most one batch of rows exists as Python objects
+                batches, size = [], 0
+                while size < rows_per_group:
+                    chunk = list(itertools.islice(rows, min(ARROW_BATCH_ROWS, rows_per_group - size)))
+                    if not chunk:
+                        break
+                    batches.append(pa.RecordBatch.from_pylist(chunk, schema=schema))
+                    size += len(chunk)
+                if size or not n:                        # an empty file still gets its (empty) table
+                    w.write_table(pa.Table.from_batches(batches, schema=schema), row_group_size=rows_per_group)
+                n += size
+                if size < rows_per_group:
                     break
     return out.sha.hexdigest(), n
 

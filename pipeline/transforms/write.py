@@ -18,6 +18,9 @@ _SCHEMAS = {"docs": DOCUMENT_SCHEMA, "rejects": DOCUMENT_SCHEMA, "dead_letter": 
 # Parquet row group of the document, dead-letter and cluster files: a file is built one group at a time
 # (memory: one group as Arrow data, not the whole file twice), and readers can split files by group.
 ROWS_PER_GROUP = 4096
+# A file of more rows than this is sorted through a local temporary file (rows wait pickled on disk, only
+# their keys in memory): ~12 MB of document rows as Python objects.
+SORT_IN_MEMORY_ROWS = 1024
 
 
 def _sort_key(kind):
@@ -51,7 +54,7 @@ class WriteFileFn(beam.DoFn):
         (k, n), rows = element
         name = f"{self.kind}/{self.kind}-{k:05d}-of-{n:05d}.parquet"
         # bounded memory: beyond one row group, rows wait in a local temporary file, not as Python objects
-        with external_sort.sorted_items(rows, _sort_key(self.kind), ROWS_PER_GROUP) as ordered:
+        with external_sort.sorted_items(rows, _sort_key(self.kind), SORT_IN_MEMORY_ROWS) as ordered:
             sha, count = files.write_parquet_rows(files.join(self.out_dir, name), _SCHEMAS[self.kind],
                                                   schemas.footer_metadata(self.kind, self.config_hash, tokenizer_sha),
                                                   ordered, ROWS_PER_GROUP)

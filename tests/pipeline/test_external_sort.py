@@ -46,7 +46,7 @@ def test_memory_stays_bounded_beyond_the_limit(monkeypatch, tmp_path):
 
 
 def test_file_writer_sorts_a_lazy_group_larger_than_a_row_group(tmp_path):
-    n = write.ROWS_PER_GROUP + 1500
+    n = write.ROWS_PER_GROUP + 1500                                 # sorted on disk, 2 row groups
     ids = [f"doc-{i:06d}" for i in range(n)]
     random.Random(1).shuffle(ids)
     fn = write.WriteFileFn("clusters", str(tmp_path), "cfg")
@@ -57,3 +57,20 @@ def test_file_writer_sorts_a_lazy_group_larger_than_a_row_group(tmp_path):
     f = pq.ParquetFile(os.path.join(tmp_path, record["path"]))
     assert f.metadata.num_row_groups == 2
     assert f.read(columns=["cluster_id"]).column(0).to_pylist() == sorted(ids)
+
+
+def test_parquet_rows_become_arrow_a_batch_at_a_time(tmp_path):
+    """A 4,096-row group of 10 KB rows is gathered as Arrow batches: Python holds one batch, not 40 MB."""
+    import pyarrow as pa
+
+    from pipeline.io import files
+    schema = pa.schema([("doc_id", pa.string()), ("seq", pa.int64()), ("text", pa.string())])
+    path = str(tmp_path / "big.parquet")
+    tracemalloc.start()
+    try:
+        _, n = files.write_parquet_rows(path, schema, {}, _rows(5000, text_bytes=10_000), 4096)
+        _, peak = tracemalloc.get_traced_memory()          # Python objects only (Arrow has its own pool)
+    finally:
+        tracemalloc.stop()
+    assert n == 5000 and pq.ParquetFile(path).metadata.num_row_groups == 2
+    assert peak < 10_000_000, f"peak {peak / 1e6:.1f} MB of Python objects while writing"

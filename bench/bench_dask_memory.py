@@ -37,8 +37,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
     ap.add_argument("--docs-per-file", type=int, default=2500, help="input corpus: docs per input file")
     ap.add_argument("--output-docs-per-file", type=int, default=None,
-                    help="output.docs_per_file of the run (default: the config's, 50,000): one output file's rows "
-                         "are held by one task while it is sorted and written")
+                    help="output.docs_per_file of the run (default: the config's, 50,000); a file's rows are "
+                         "sorted through a local temporary file, so memory does not depend on it")
     ap.add_argument("--memory-limit", default="2GB")   # 1GB stalls: ~700 MB per worker is models and imports
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args(argv)

@@ -288,10 +288,16 @@ def _split_to_files(items, n, split, directory: str, name: str):
     return paths
 
 
-def _buckets(j, splits):
-    for paths in splits:
-        if paths[j] is not None:
-            yield _load(paths[j])
+def _columns(*splits):
+    """The shuffle's barrier: every split's [path or None] * n, regrouped per output partition (one task and
+    2n graph edges, not n² edges from every split to every reader)."""
+    return [list(column) for column in zip(*splits)]
+
+
+def _buckets(column):
+    for path in column:
+        if path is not None:
+            yield _load(path)
 
 
 def _split_by_key(items, n):
@@ -310,8 +316,8 @@ def _split_round_robin(items, n):
     return buckets
 
 
-def _gather_bucket(j, *splits):
-    return [x for bucket in _buckets(j, splits) for x in bucket]
+def _gather_bucket(column):
+    return [x for bucket in _buckets(column) for x in bucket]
 
 
 def _hashable(key):
@@ -388,14 +394,14 @@ class _LazyValues:
         return len(self.refs) // 2
 
 
-def _group_bucket(j, lazy_bytes, *splits):
-    """Group bucket j into (key, windowed values) (the GroupAlsoByWindow ParDo that follows reads them).
+def _group_bucket(column, lazy_bytes):
+    """Group one output partition (its bucket file from every split: [(path, bytes) or None]) into (key, windowed values) (the GroupAlsoByWindow ParDo that follows reads them).
     Values come as lists, except for a group whose values take more than `lazy_bytes` in the shuffle files
     (an output file's rows, a hot key): that group's values are a _LazyValues reader, so a group of any size
     costs the reduce task two integers per value. Files that cannot hold such a group are read in one pass;
     otherwise a first pass indexes every record without loading its value, and a second loads the values of
     the small groups."""
-    parts = [s[j] for s in splits if s[j] is not None]
+    parts = [c for c in column if c is not None]
     paths = [path for path, _ in parts]
     index: dict = {}                     # hashable key -> [key, _LazyValues, value bytes] or [key, list]
     if sum(size for _, size in parts) <= lazy_bytes:
@@ -457,11 +463,11 @@ def _combine_partial(items, blob: bytes):
     return [(k, fn.compact(acc)) for k, acc in accs.values()]
 
 
-def _combine_final(j, blob: bytes, *splits):
-    """Reduce side: merge the accumulators of every key in bucket j, then extract the outputs."""
+def _combine_final(column, blob: bytes):
+    """Reduce side: merge the accumulators of every key in one output partition, then extract the outputs."""
     fn = _combine_fn(blob)
     accs: dict = {}
-    for bucket in _buckets(j, splits):
+    for bucket in _buckets(column):
         for k, acc in bucket:
             accs.setdefault(_hashable(k), (k, []))[1].append(acc)
     return [(k, fn.extract_output(fn.merge_accumulators(a))) for k, a in accs.values()]
@@ -590,7 +596,8 @@ class _Graph(PipelineVisitor):
         blob = pickler.dumps((t.fn, list(t.args), dict(t.kwargs)))
         partial = self._add(name + "-partial", [(_combine_partial, _K(k), blob)
                                                 for k in self.parts_of(node.inputs[0])])
-        keys = self._shuffle(name, partial, _split_by_key, _combine_final, blob)
+        keys = self._shuffle(name, [(_split_to_files, _K(k), self.n, _split_by_key, self.dir, f"{name}-{i}")
+                                    for i, k in enumerate(partial)], _combine_final, blob)
         for out in node.outputs.values():
             self.parts[out.producer] = keys
 
@@ -617,12 +624,11 @@ class _Graph(PipelineVisitor):
             keys = self._pardo(node, name, inputs[0])
             self.tagged.add(node)
         elif isinstance(t, dask_ov._GroupByKeyOnly):
-            splits = self._add(name + "-split", [(_split_keyed_to_files, _K(k), self.n, self.dir, f"{name}-{i}")
-                                                 for i, k in enumerate(inputs[0])])
-            keys = self._add(name, [(_group_bucket, j, self.lazy_group_bytes, *[_K(k) for k in splits])
-                                    for j in range(self.n)])
+            keys = self._shuffle(name, [(_split_keyed_to_files, _K(k), self.n, self.dir, f"{name}-{i}")
+                                        for i, k in enumerate(inputs[0])], _group_bucket, self.lazy_group_bytes)
         elif isinstance(t, dask_ov._Reshuffle):
-            keys = self._shuffle(name, inputs[0], _split_round_robin, _gather_bucket)
+            keys = self._shuffle(name, [(_split_to_files, _K(k), self.n, _split_round_robin, self.dir, f"{name}-{i}")
+                                        for i, k in enumerate(inputs[0])], _gather_bucket)
         elif isinstance(t, dask_ov._Flatten):
             keys = [k for ks in inputs for k in ks]
         elif inputs:
@@ -656,11 +662,15 @@ class _Graph(PipelineVisitor):
         spilled = self._add(name + "-spill", [(_spill, _K(k), self.dir, f"{name}-{i}") for i, k in enumerate(in_keys)])
         return self._add(name, [(_run_dofn_spilled, _K(k), spec, self.run_id, *sides) for k in spilled])
 
-    def _shuffle(self, name, in_keys, split, gather, *gather_args) -> list:
-        split_name = name + "-split"
-        splits = self._add(split_name, [(_split_to_files, _K(k), self.n, split, self.dir, f"{name}-{i}")
-                                        for i, k in enumerate(in_keys)])
-        return self._add(name, [(gather, j, *gather_args, *[_K(k) for k in splits]) for j in range(self.n)])
+    def _shuffle(self, name, split_tasks, gather, *gather_args) -> list:
+        """split tasks (each writes its partition's n buckets) -> one barrier -> n readers. Every reader
+        depends on one column of the barrier, not on every split: n² edges made the scheduler's and the
+        workers' task state grow with the square of the partition count."""
+        splits = self._add(name + "-split", split_tasks)
+        barrier = name + "-files"
+        self.tasks[barrier] = (_columns, *[_K(k) for k in splits])
+        columns = self._add(name + "-column", [(_pick, _K(barrier), j) for j in range(self.n)])
+        return self._add(name, [(gather, _K(c), *gather_args) for c in columns])
 
     def leaf_keys(self) -> list:
         keys = []

@@ -15,8 +15,9 @@ controls:
   reuses it for every bundle (as Beam's own workers do), so models load once per worker, not per partition.
 - side input: one task that gathers the side PCollection, a dependency of the consuming bundles.
 - GroupByKeyOnly / Reshuffle: hash (or round-robin) split of every input partition into N buckets, written
-  to files under the shuffle directory (a task returns only their paths), then one task per output partition
-  that reads its bucket from every split. Shuffled data never waits in worker memory. A GroupByKey group
+  to files under the shuffle directory (a task returns only their paths), a barrier task that regroups those
+  paths per output partition (3n graph edges, not n²), then one task per output partition that reads its
+  bucket from every split. Shuffled data never waits in worker memory. A GroupByKey group
   larger than `--dask_lazy_group_bytes` is indexed, not loaded: its values are read from the files when the
   next step iterates them (an output file's group of 50,000 document rows would be ~600 MB).
 - a ParDo with side inputs cannot start until its side inputs are complete (a file writer waits for the

@@ -75,3 +75,23 @@ def test_partition_size_is_refused():
     with pytest.raises(runners.RunnerError, match="--dask_npartitions"):
         runners.check_plan(runners.RunnerPlan("dask", ["--dask_partition_size=100"]))
     runners.check_plan(runners.RunnerPlan("dask", ["--dask_npartitions=4"]))
+
+
+def test_a_shuffle_has_linear_graph_edges():
+    """Readers depend on one barrier, not on every split: edges grow as n, not n² (2,025 at 45 partitions)."""
+    from apache_beam.runners.dask import overrides as dask_ov
+
+    from pipeline.runners.dask import _Graph
+
+    def edges(n):
+        p = beam.Pipeline(runner=WinnowDaskRunner())
+        _ = (p | beam.Create(list(range(1000))) | beam.Map(lambda x: (x % 7, x)) | beam.GroupByKey()
+             | beam.MapTuple(lambda k, vs: (k, sum(vs))))
+        p.replace_all(dask_ov.dask_overrides())
+        g = _Graph(n, "/nonexistent")
+        p.visit(g)
+        g.fuse(g.leaf_keys())
+        return sum(len(g._deps(k)) for k in g.tasks)
+
+    small, large = edges(10), edges(100)
+    assert large < 12 * small, f"{small} edges at 10 partitions, {large} at 100"

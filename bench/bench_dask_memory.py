@@ -9,14 +9,17 @@ the driver (which also hosts the dask scheduler) and of the largest worker. Writ
 bench/results/dask_memory.json.
 
 Usage: python bench/bench_dask_memory.py [--sizes 10000 100000] [--docs-per-file 2500] [--memory-limit 2GB]
-       [--workers 2]
+       [--workers 2] [--steps]
+--steps also attaches to the scheduler and prints, per step, the largest worker RSS seen while it ran.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import threading
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VS = os.path.join(ROOT, "bench", "vs_datatrove")
@@ -32,6 +35,49 @@ def peaks(res: dict) -> dict:
             "worker_max_mb": round(max(workers, default=0)), "workers_seen": len(workers)}
 
 
+def _worker_sample(dask_worker):
+    """Runs inside each dask worker: its RSS and the tasks it is executing."""
+    import psutil
+    return psutil.Process(os.getpid()).memory_info().rss, [ts.key for ts in dask_worker.state.executing]
+
+
+class StepSampler(threading.Thread):
+    """Attaches to the run's scheduler (its address from the run's log) and samples every worker every 0.3 s:
+    the peak RSS seen while each step executed (a step is a task-name prefix, which the Winnow Dask runner
+    takes from the Beam label, e.g. Write_rejects_WriteFile). RSS is a high-water mark: a step's figure is
+    what the worker held while that step ran, not what the step alone allocated."""
+
+    def __init__(self, log_path: str):
+        super().__init__(daemon=True)
+        self.log_path, self.peaks, self.done = log_path, {}, threading.Event()
+
+    def run(self):
+        import re
+
+        from dask.utils import key_split
+        from distributed import Client
+        address = None
+        while address is None and not self.done.is_set():
+            self.done.wait(0.5)
+            with contextlib.suppress(OSError):
+                with open(self.log_path) as f:
+                    m = re.search(r"Scheduler at:\s+(tcp://\S+)", f.read())
+                address = m and m.group(1)
+        if address is None:
+            return
+        import logging
+        logging.getLogger("distributed.client").setLevel(logging.CRITICAL)     # the run ends: no reconnect noise
+        with contextlib.suppress(Exception), Client(address, timeout=10) as client:
+            while not self.done.is_set():
+                for rss, keys in client.run(_worker_sample).values():
+                    for step in [key_split(k) for k in keys] or ["(between tasks)"]:
+                        self.peaks[step] = max(self.peaks.get(step, 0), rss)
+                self.done.wait(0.3)
+
+    def top(self, n: int = 8) -> list:
+        return [(step, round(rss / 1e6)) for step, rss in sorted(self.peaks.items(), key=lambda kv: -kv[1])[:n]]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
@@ -41,6 +87,8 @@ def main(argv=None) -> int:
                          "sorted through a local temporary file, so memory does not depend on it")
     ap.add_argument("--memory-limit", default="2GB")   # 1GB stalls: ~700 MB per worker is models and imports
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--steps", action="store_true",
+                    help="also sample the workers through the dask scheduler and print the peak RSS per step")
     a = ap.parse_args(argv)
     if not os.path.isdir(os.path.join(os.path.dirname(ROOT), "shared", "data")):
         print("bench_dask_memory: ../shared/data is absent; nothing to measure")
@@ -63,12 +111,24 @@ def main(argv=None) -> int:
         cmd = [sys.executable, "-m", "pipeline.cli", "run", "--input", os.path.join(corpus, "*.jsonl.gz"),
                "--output", out, "--config", cfg, "--overwrite", "--runner", "dask", "--workers", str(a.workers),
                "--dask-memory-limit", a.memory_limit]
-        r = peaks(measure(cmd, os.path.join(WORK, f"dask-mem-{n}.log")))
+        log = os.path.join(WORK, f"dask-mem-{n}.log")
+        if os.path.exists(log):
+            os.remove(log)                     # the sampler reads the scheduler address from the new log
+        sampler = StepSampler(log) if a.steps else None
+        if sampler:
+            sampler.start()
+        r = peaks(measure(cmd, log))
+        if sampler:
+            sampler.done.set()
+            sampler.join(30)
+            r["steps_peak_mb"] = sampler.top(len(sampler.peaks))
         r.update(docs=n, files=max(1, -(-n // a.docs_per_file)), memory_limit=a.memory_limit, workers=a.workers,
                  output_docs_per_file=a.output_docs_per_file or 50000)
         rows.append(r)
         print(f"{n:>7,} docs  {r['wall_s']:>7.1f} s  {n / r['wall_s']:6.1f} docs/s  "
               f"driver+scheduler {r['driver_mb']:>5} MB  largest worker {r['worker_max_mb']:>5} MB", flush=True)
+        for step, mb in (r.get("steps_peak_mb") or [])[:8]:
+            print(f"    {mb:>5} MB  while {step} ran")
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     name = "dask_memory.json" if not a.output_docs_per_file else f"dask_memory_dpf{a.output_docs_per_file}.json"
     with open(os.path.join(ROOT, "bench", "results", name), "w") as f:

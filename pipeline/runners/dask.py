@@ -46,6 +46,7 @@ import itertools
 import os
 import pickle
 import random
+import re
 import struct
 import tempfile
 import threading
@@ -563,7 +564,9 @@ class _Graph(PipelineVisitor):
         self._lifted = None                  # the CombinePerKey whose parts are being skipped
 
     def _name(self, what: str) -> str:
-        return f"{what}-{next(self._ids)}"
+        """A unique task name after the Beam step (dask's dashboard and worker logs show it; shuffle and spill
+        files are named after it): `Write_rejects_WriteFile-522`."""
+        return f"{re.sub(r'[^A-Za-z0-9_.]+', '_', what).strip('_')[:100] or 'step'}-{next(self._ids)}"
 
     def parts_of(self, pcoll) -> list:
         producer = pcoll.producer
@@ -573,12 +576,13 @@ class _Graph(PipelineVisitor):
             return keys
         sel = (producer, pcoll.tag)
         if sel not in self._selected:
-            self._selected[sel] = self._add(self._name("select"), [(_select, _K(k), pcoll.tag) for k in keys])
+            self._selected[sel] = self._add(self._name(f"{producer.full_label}.{pcoll.tag}"),
+                                            [(_select, _K(k), pcoll.tag) for k in keys])
         return self._selected[sel]
 
     def side_key(self, pcoll):
         if pcoll not in self._sides:
-            name = self._name("side")
+            name = self._name(f"{pcoll.producer.full_label}.side")
             self.tasks[name] = (_concat, *[_K(k) for k in self.parts_of(pcoll)])
             self._sides[pcoll] = name
         return self._sides[pcoll]
@@ -593,7 +597,7 @@ class _Graph(PipelineVisitor):
         if any(isinstance(a, pvalue.AsSideInput) for a in [*t.args, *t.kwargs.values()]):
             return
         self._lifted = node
-        name = self._name("Combine")
+        name = self._name(node.full_label)
         blob = pickler.dumps((t.fn, list(t.args), dict(t.kwargs)))
         partial = self._add(name + "-partial", [(_combine_partial, _K(k), blob)
                                                 for k in self.parts_of(node.inputs[0])])
@@ -611,7 +615,7 @@ class _Graph(PipelineVisitor):
             return
         t = node.transform
         inputs = [self.parts_of(i) for i in node.inputs if not isinstance(i, pvalue.PBegin)]
-        name = self._name(type(t).__name__)
+        name = self._name(node.full_label or type(t).__name__)
         if isinstance(t, dask_ov._Create):
             values = list(t.values)
             size = max(1, -(-len(values) // self.n))
@@ -730,7 +734,7 @@ class _Graph(PipelineVisitor):
                         uses[d] = uses.get(d, 0) + 1
             steps = [(k, self.tasks[k][0], self.tasks[k][1:]) for k in members]
             first = members[0][0] if isinstance(members[0], tuple) else members[0]
-            fused = f"fused-{n}-{first}"          # named after its first step, for dask's dashboard
+            fused = f"{first}-fused-{n}"          # dask's dashboard groups tasks by the first step's name
             self.tasks[fused] = (_run_fused, pickle.dumps((steps, external, outputs, uses)),
                                  *[_K(d) for d in external])
             for k in members:

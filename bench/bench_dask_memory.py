@@ -41,10 +41,18 @@ def _worker_sample(dask_worker):
     return psutil.Process(os.getpid()).memory_info().rss, [ts.key for ts in dask_worker.state.executing]
 
 
+def _step(key, key_split) -> str:
+    """The Beam step of a Winnow Dask runner task: keys are `ParDo-522-Write_rejects_WriteFile` (or a tuple of
+    it and a partition index), fused tasks `fused-12-<their first step's key>`."""
+    import re
+    name = re.sub(r"^fused-\d+-", "", key[0] if isinstance(key, tuple) else key)
+    m = re.match(r"[A-Za-z_]+-\d+-(.+)", name)
+    return m.group(1) if m else key_split(key)
+
+
 class StepSampler(threading.Thread):
     """Attaches to the run's scheduler (its address from the run's log) and samples every worker every 0.3 s:
-    the peak RSS seen while each step executed (a step is a task-name prefix, which the Winnow Dask runner
-    takes from the Beam label, e.g. Write_rejects_WriteFile). RSS is a high-water mark: a step's figure is
+    the peak RSS seen while each step executed (the Beam label in the task's key, e.g. Write_rejects_WriteFile). RSS is a high-water mark: a step's figure is
     what the worker held while that step ran, not what the step alone allocated."""
 
     def __init__(self, log_path: str):
@@ -70,7 +78,7 @@ class StepSampler(threading.Thread):
         with contextlib.suppress(Exception), Client(address, timeout=10) as client:
             while not self.done.is_set():
                 for rss, keys in client.run(_worker_sample).values():
-                    for step in [key_split(k) for k in keys] or ["(between tasks)"]:
+                    for step in [_step(k, key_split) for k in keys] or ["(between tasks)"]:
                         self.peaks[step] = max(self.peaks.get(step, 0), rss)
                 self.done.wait(0.3)
 

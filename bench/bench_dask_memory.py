@@ -20,6 +20,7 @@ import json
 import os
 import sys
 import threading
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VS = os.path.join(ROOT, "bench", "vs_datatrove")
@@ -58,6 +59,7 @@ class StepSampler(threading.Thread):
     def __init__(self, log_path: str):
         super().__init__(daemon=True)
         self.log_path, self.peaks, self.done = log_path, {}, threading.Event()
+        self.first_seen: dict = {}       # step -> seconds after the sampler attached: the order of the steps
 
     def run(self):
         import re
@@ -76,10 +78,12 @@ class StepSampler(threading.Thread):
         import logging
         logging.getLogger("distributed.client").setLevel(logging.CRITICAL)     # the run ends: no reconnect noise
         with contextlib.suppress(Exception), Client(address, timeout=10) as client:
+            t0 = time.monotonic()
             while not self.done.is_set():
                 for rss, keys in client.run(_worker_sample).values():
                     for step in [_step(k, key_split) for k in keys] or ["(between tasks)"]:
                         self.peaks[step] = max(self.peaks.get(step, 0), rss)
+                        self.first_seen.setdefault(step, round(time.monotonic() - t0, 1))
                 self.done.wait(0.3)
 
     def top(self, n: int = 8) -> list:
@@ -130,6 +134,8 @@ def main(argv=None) -> int:
             sampler.done.set()
             sampler.join(30)
             r["steps_peak_mb"] = sampler.top(len(sampler.peaks))
+            r["steps_in_order"] = [(step, t, round(sampler.peaks[step] / 1e6))
+                                   for step, t in sorted(sampler.first_seen.items(), key=lambda kv: kv[1])]
         r.update(docs=n, files=max(1, -(-n // a.docs_per_file)), memory_limit=a.memory_limit, workers=a.workers,
                  output_docs_per_file=a.output_docs_per_file or 50000)
         rows.append(r)

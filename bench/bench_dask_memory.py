@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -45,7 +46,6 @@ def _worker_sample(dask_worker):
 def _step(key, key_split) -> str:
     """The Beam step of a Winnow Dask runner task: keys are `ParDo-522-Write_rejects_WriteFile` (or a tuple of
     it and a partition index), fused tasks `fused-12-<their first step's key>`."""
-    import re
     name = re.sub(r"^fused-\d+-", "", key[0] if isinstance(key, tuple) else key)
     m = re.match(r"[A-Za-z_]+-\d+-(.+)", name)
     return m.group(1) if m else key_split(key)
@@ -53,8 +53,9 @@ def _step(key, key_split) -> str:
 
 class StepSampler(threading.Thread):
     """Attaches to the run's scheduler (its address from the run's log) and samples every worker every 0.3 s:
-    the peak RSS seen while each step executed (the Beam label in the task's key, e.g. Write_rejects_WriteFile). RSS is a high-water mark: a step's figure is
-    what the worker held while that step ran, not what the step alone allocated."""
+    the peak RSS seen while each step executed (the Beam label in the task's key, e.g. Write_rejects_WriteFile).
+    RSS is a high-water mark: a step's figure is what the worker held while that step ran, not what the step
+    alone allocated."""
 
     def __init__(self, log_path: str):
         super().__init__(daemon=True)
@@ -62,8 +63,6 @@ class StepSampler(threading.Thread):
         self.first_seen: dict = {}       # step -> seconds after the sampler attached: the order of the steps
 
     def run(self):
-        import re
-
         from dask.utils import key_split
         from distributed import Client
         address = None

@@ -278,21 +278,23 @@ def _spill(items, directory: str, name: str):
     return path
 
 
-def _split_to_files(items, n, split, directory: str, name: str):
-    """Split one partition into n buckets and write each non-empty one to a file: [path or None] * n."""
-    paths = []
-    for j, bucket in enumerate(split(items, n)):
-        if bucket:
-            paths.append(FileSystems.join(directory, f"{name}-{j}.pkl"))
-            _dump(bucket, paths[-1])
-        else:
-            paths.append(None)
-    return paths
+def _write_pickle(bucket, stem: str) -> str:
+    """A bucket as one pickle (Reshuffle, lifted combines: read whole): its path."""
+    path = stem + ".pkl"
+    _dump(bucket, path)
+    return path
+
+
+def _split_to_files(items, n, split, directory: str, name: str, write=_write_pickle):
+    """Split one partition into n buckets and write each non-empty one with `write`: [what `write` returns
+    (a path; (path, bytes) for GroupByKey's block files) or None] * n."""
+    return [write(bucket, FileSystems.join(directory, f"{name}-{j}")) if bucket else None
+            for j, bucket in enumerate(split(items, n))]
 
 
 def _columns(*splits):
-    """The shuffle's barrier: every split's [path or None] * n, regrouped per output partition (one task and
-    2n graph edges, not n² edges from every split to every reader)."""
+    """The shuffle's barrier: every split's [path or None] * n, regrouped per output partition (with one pick
+    task per column, 3n graph edges, not n² edges from every split to every reader)."""
     return [list(column) for column in zip(*splits)]
 
 
@@ -339,26 +341,18 @@ _HEADER = struct.Struct("<QQ")
 _BLOCK_RECORDS = 256
 
 
-def _split_keyed_to_files(items, n, directory: str, name: str):
-    """GroupByKeyOnly map side: bucket (key, windowed value) pairs by a process-independent hash of the key
-    and write each non-empty bucket in blocks: [(path, bytes) or None] * n."""
-    out = []
-    for j, bucket in enumerate(_split_by_key(items, n)):
-        if not bucket:
-            out.append(None)
-            continue
-        path = FileSystems.join(directory, f"{name}-{j}.rec")
-        size = 0
-        with _open(path, "wb") as f:
-            for b in range(0, len(bucket), _BLOCK_RECORDS):
-                block = bucket[b:b + _BLOCK_RECORDS]
-                kb, vb = _dumps([kv[0] for kv in block]), _dumps([kv[1] for kv in block])
-                f.write(_HEADER.pack(len(kb), len(vb)))
-                f.write(kb)
-                f.write(vb)
-                size += _HEADER.size + len(kb) + len(vb)
-        out.append((path, size))
-    return out
+def _write_blocks(bucket, stem: str) -> tuple[str, int]:
+    """GroupByKeyOnly map side: one bucket of (key, windowed value) pairs in blocks: (its path, its bytes)."""
+    path, size = stem + ".rec", 0
+    with _open(path, "wb") as f:
+        for b in range(0, len(bucket), _BLOCK_RECORDS):
+            block = bucket[b:b + _BLOCK_RECORDS]
+            kb, vb = _dumps([kv[0] for kv in block]), _dumps([kv[1] for kv in block])
+            f.write(_HEADER.pack(len(kb), len(vb)))
+            f.write(kb)
+            f.write(vb)
+            size += _HEADER.size + len(kb) + len(vb)
+    return path, size
 
 
 def _blocks(f):
@@ -426,9 +420,10 @@ def _group_bucket(column, lazy_bytes):
             for keys, offset, vlen in _blocks(f):
                 each = vlen / len(keys)                  # a value's share of its block
                 for i, k in enumerate(keys):
-                    e = index.get(_hashable(k))
+                    h = _hashable(k)
+                    e = index.get(h)
                     if e is None:
-                        e = index[_hashable(k)] = [k, _LazyValues(paths), 0]
+                        e = index[h] = [k, _LazyValues(paths), 0]
                     e[1].refs.extend((fi, offset, i))
                     e[2] += each
                 f.seek(vlen, 1)
@@ -551,7 +546,7 @@ class WinnowDaskRunner(DaskRunner):
 
 
 # tasks that take exactly one partition and may join the fused task of the task that made it
-_CHAINED = {"_run_dofn", "_select", "_split_to_files", "_split_keyed_to_files", "_spill", "_combine_partial"}
+_CHAINED = {"_run_dofn", "_select", "_split_to_files", "_spill", "_combine_partial"}
 # tasks whose partition may be handed on inside a fused task (not paths, side inputs or leaves)
 _PRODUCERS = {"_run_dofn", "_run_dofn_spilled", "_select", "_gather_bucket", "_group_bucket", "_create_part",
               "_read_bundles", "_combine_partial", "_combine_final"}
@@ -580,7 +575,7 @@ class _Graph(PipelineVisitor):
         """A unique task name, `ParDo-522-Write_rejects_WriteFile`: the Beam step's label follows the number, so
         that dask's task prefix (what it groups tasks by to estimate durations and to schedule) stays the
         primitive's name. Keys prefixed with Beam labels made the scheduler's decisions worse: a 20k-doc run
-        took 185 s instead of 125 s."""
+        took 185 s instead of 115 s."""
         label = re.sub(r"[^A-Za-z0-9_.]+", "_", label).strip("_")[:100]
         return f"{what}-{next(self._ids)}" + (f"-{label}" if label else "")
 
@@ -645,8 +640,9 @@ class _Graph(PipelineVisitor):
             keys = self._pardo(node, name, inputs[0])
             self.tagged.add(node)
         elif isinstance(t, dask_ov._GroupByKeyOnly):
-            keys = self._shuffle(name, [(_split_keyed_to_files, _K(k), self.n, self.dir, f"{name}-{i}")
-                                        for i, k in enumerate(inputs[0])], _group_bucket, self.lazy_group_bytes)
+            keys = self._shuffle(name, [(_split_to_files, _K(k), self.n, _split_by_key, self.dir, f"{name}-{i}",
+                                         _write_blocks) for i, k in enumerate(inputs[0])],
+                                 _group_bucket, self.lazy_group_bytes)
         elif isinstance(t, dask_ov._Reshuffle):
             keys = self._shuffle(name, [(_split_to_files, _K(k), self.n, _split_round_robin, self.dir, f"{name}-{i}")
                                         for i, k in enumerate(inputs[0])], _gather_bucket)

@@ -53,7 +53,7 @@ class WriteFileFn(beam.DoFn):
     def process(self, element, tokenizer_sha):
         (k, n), rows = element
         name = f"{self.kind}/{self.kind}-{k:05d}-of-{n:05d}.parquet"
-        # bounded memory: beyond one row group, rows wait in a local temporary file, not as Python objects
+        # bounded memory: beyond SORT_IN_MEMORY_ROWS, rows wait in a local temporary file, not as Python objects
         with external_sort.sorted_items(rows, _sort_key(self.kind), SORT_IN_MEMORY_ROWS) as ordered:
             sha, count = files.write_parquet_rows(files.join(self.out_dir, name), _SCHEMAS[self.kind],
                                                   schemas.footer_metadata(self.kind, self.config_hash, tokenizer_sha),

@@ -15,9 +15,9 @@ controls:
   reuses it for every bundle (as Beam's own workers do), so models load once per worker, not per partition.
 - side input: one task that gathers the side PCollection, a dependency of the consuming bundles.
 - GroupByKeyOnly / Reshuffle: hash (or round-robin) split of every input partition into N buckets, written
-  to files under the shuffle directory (a task returns only their paths), a barrier task that regroups those
-  paths per output partition (3n graph edges, not n²), then one task per output partition that reads its
-  bucket from every split. Shuffled data never waits in worker memory. A GroupByKey group
+  to files under the shuffle directory (a task returns only their paths), a barrier task that writes those
+  paths, regrouped per output partition, to one file (n graph edges, not n²), then one task per output
+  partition that reads its column of that file and its bucket from every split. Shuffled data never waits in worker memory. A GroupByKey group
   larger than `--dask_lazy_group_bytes` is indexed, not loaded: its values are read from the files when the
   next step iterates them (an output file's group of 50,000 document rows would be ~600 MB).
 - a ParDo with side inputs cannot start until its side inputs are complete (a file writer waits for the
@@ -179,7 +179,8 @@ def _concat(*parts):
 
 def _run_fused(blob: bytes, *external):
     """Several tasks of one partition run as one dask task (see _Graph.fuse): intermediates live only inside
-    this call, and each is dropped after its last use. Returns the results that other tasks read."""
+    this call, and each is dropped after its last use. Returns the results that other tasks read: a list,
+    or the result itself when there is one."""
     steps, ext_keys, outputs, uses = pickle.loads(blob)
     env = dict(zip(ext_keys, external))
     left = dict(uses)
@@ -191,7 +192,7 @@ def _run_fused(blob: bytes, *external):
                 left[a.key] -= 1
                 if not left[a.key] and a.key not in keep:
                     del env[a.key]
-    return [env[k] for k in outputs]
+    return env[outputs[0]] if len(outputs) == 1 else [env[k] for k in outputs]
 
 
 def _pick(results, i):
@@ -292,10 +293,29 @@ def _split_to_files(items, n, split, directory: str, name: str, write=_write_pic
             for j, bucket in enumerate(split(items, n))]
 
 
-def _columns(*splits):
-    """The shuffle's barrier: every split's [path or None] * n, regrouped per output partition (with one pick
-    task per column, 3n graph edges, not n² edges from every split to every reader)."""
-    return [list(column) for column in zip(*splits)]
+def _columns(directory: str, name: str, *splits) -> str:
+    """The shuffle's barrier: every split's [path or None] * n, regrouped per output partition and written to
+    one file (n pickled columns after a table of their offsets); returns its path. Each reader depends on
+    this one task and reads only its own column (_column): n graph edges and n reader tasks per shuffle, and
+    no column list is ever sent to a worker whole."""
+    blobs = [pickle.dumps(list(column), protocol=pickle.HIGHEST_PROTOCOL) for column in zip(*splits)]
+    offsets = list(itertools.accumulate((len(b) for b in blobs), initial=8 * (len(blobs) + 2)))
+    path = FileSystems.join(directory, f"{name}-columns")
+    with _open(path, "wb") as f:
+        f.write(struct.pack(f"<{len(offsets) + 1}Q", len(blobs), *offsets))
+        for b in blobs:
+            f.write(b)
+    return path
+
+
+def _column(barrier: str, j: int) -> list:
+    """Column j of a barrier file: [the bucket j file of every split, or None]."""
+    with _open(barrier, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        f.seek(8 * (1 + j))
+        start, end = struct.unpack("<QQ", f.read(16))
+        f.seek(start)
+        return pickle.loads(f.read(end - start))
 
 
 def _buckets(column):
@@ -320,8 +340,8 @@ def _split_round_robin(items, n):
     return buckets
 
 
-def _gather_bucket(column):
-    return [x for bucket in _buckets(column) for x in bucket]
+def _gather_bucket(barrier, j):
+    return [x for bucket in _buckets(_column(barrier, j)) for x in bucket]
 
 
 def _hashable(key):
@@ -398,14 +418,14 @@ class _LazyValues:
         return len(self.refs) // 3
 
 
-def _group_bucket(column, lazy_bytes):
-    """Group one output partition (its bucket file from every split: [(path, bytes) or None]) into (key,
-    windowed values) (the GroupAlsoByWindow ParDo that follows reads them). Values come as lists, except for
-    a group whose values take more than `lazy_bytes` in the shuffle files (an output file's rows, a hot key):
-    that group's values are a _LazyValues reader, so a group of any size costs the reduce task three integers
-    per value. Files that cannot hold such a group are read in one pass; otherwise a first pass indexes every
-    record from the blocks' keys alone, and a second loads the values of the small groups."""
-    parts = [c for c in column if c is not None]
+def _group_bucket(barrier, j, lazy_bytes):
+    """Group output partition j (column j of the barrier file: its bucket from every split, [(path, bytes) or
+    None]) into (key, windowed values) (the GroupAlsoByWindow ParDo that follows reads them). Values come as
+    lists, except for a group whose values take more than `lazy_bytes` in the shuffle files (an output file's
+    rows, a hot key): that group's values are a _LazyValues reader, so a group of any size costs the reduce
+    task three integers per value. Files that cannot hold such a group are read in one pass; otherwise a first
+    pass indexes every record from the blocks' keys alone, and a second loads the values of the small groups."""
+    parts = [c for c in _column(barrier, j) if c is not None]
     paths = [path for path, _ in parts]
     index: dict = {}                     # hashable key -> (key, list) or [key, _LazyValues, value bytes]
     if sum(size for _, size in parts) <= lazy_bytes:
@@ -473,11 +493,11 @@ def _combine_partial(items, blob: bytes):
     return [(k, fn.compact(acc)) for k, acc in accs.values()]
 
 
-def _combine_final(column, blob: bytes):
+def _combine_final(barrier, j, blob: bytes):
     """Reduce side: merge the accumulators of every key in one output partition, then extract the outputs."""
     fn = _combine_fn(blob)
     accs: dict = {}
-    for bucket in _buckets(column):
+    for bucket in _buckets(_column(barrier, j)):
         for k, acc in bucket:
             accs.setdefault(_hashable(k), (k, []))[1].append(acc)
     return [(k, fn.extract_output(fn.merge_accumulators(a))) for k, a in accs.values()]
@@ -563,6 +583,7 @@ class _Graph(PipelineVisitor):
         self.lazy_group_bytes = lazy_group_bytes
         self.run_id = shuffle_dir            # unique per job: DoFn instances are reused within a job only
         self.tasks: dict = {}                # key -> (func, *args) or a literal (pickled DoFn spec)
+        self.alias: dict = {}                # the single output of a fused task -> the fused task's key
         self.parts: dict = {}                # AppliedPTransform -> [partition keys]
         self.tagged: set = set()             # producers whose partitions are {tag: [values]}
         self.consumed: set = set()
@@ -681,13 +702,13 @@ class _Graph(PipelineVisitor):
 
     def _shuffle(self, name, split_tasks, gather, *gather_args) -> list:
         """split tasks (each writes its partition's n buckets) -> one barrier -> n readers. Every reader
-        depends on one column of the barrier, not on every split: n² edges made the scheduler's and the
-        workers' task state grow with the square of the partition count."""
+        depends on the barrier alone, not on every split (n² edges made the scheduler's and the workers' task
+        state grow with the square of the partition count), and reads its column from the barrier's file."""
         splits = self._add(name + "-split", split_tasks)
         barrier = name + "-files"
-        self.tasks[barrier] = (_columns, *[_K(k) for k in splits])
-        columns = self._add(name + "-column", [(_pick, _K(barrier), j) for j in range(self.n)])
-        return self._add(name, [(gather, _K(c), *gather_args) for c in columns])
+        # the file is named after the shuffle (whose keys are (name, j)): a key as an argument is a dependency
+        self.tasks[barrier] = (_columns, self.dir, name, *[_K(k) for k in splits])
+        return self._add(name, [(gather, _K(barrier), j, *gather_args) for j in range(self.n)])
 
     def leaf_keys(self) -> list:
         keys = []
@@ -751,21 +772,29 @@ class _Graph(PipelineVisitor):
                                  *[_K(d) for d in external])
             for k in members:
                 del self.tasks[k]
-            for i, k in enumerate(outputs):
+            if len(outputs) == 1:     # its readers read the fused task itself: one task fewer per partition
+                self.alias[outputs[0]] = fused
+            for i, k in enumerate(outputs if len(outputs) > 1 else []):
                 self.tasks[k] = (_pick, _K(fused), i)
 
     def dask_graph(self) -> dict:
-        """The tasks with _K references replaced by the keys dask resolves."""
-        return {k: (t[0], *[a.key if isinstance(a, _K) else a for a in t[1:]]) if isinstance(t, tuple) else t
-                for k, t in self.tasks.items()}
+        """The tasks with _K references replaced by the keys dask resolves (a fused task's single output by
+        the fused task's key)."""
+        def key(a):
+            return self.alias.get(a.key, a.key) if isinstance(a, _K) else a
+        return {k: (t[0], *map(key, t[1:])) if isinstance(t, tuple) else t for k, t in self.tasks.items()}
 
 
 @contextlib.contextmanager
 def local_cluster(n_workers: int, threads_per_worker: int = 1, memory_limit: str | None = None):
     """A dask.distributed LocalCluster of worker processes for one run; yields its scheduler address."""
+    import dask
     import dask.distributed as ddist
     kw = {"memory_limit": memory_limit} if memory_limit else {}
-    # no dashboard; the scheduler's HTTP endpoint (health, metrics) takes a free port, not 8787
-    with ddist.LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
-                            dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"}, **kw) as cluster:
+    # No dashboard; the scheduler's HTTP endpoint (health, metrics) takes a free port, not 8787. Without a
+    # dashboard nobody reads dask's statistical profiler, which keeps one call tree per second (up to 10,000)
+    # in every worker and the scheduler: a worker grew ~30 MB in the 4-minute read phase of a 100k-doc run.
+    with dask.config.set({"distributed.worker.profile.enabled": False}), \
+            ddist.LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
+                               dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"}, **kw) as cluster:
         yield cluster.scheduler_address

@@ -33,8 +33,9 @@ def bucket_of(key: str, n: int, salt: str = "") -> int:
 def pack(docs: Iterable[tuple[str, str, str, np.ndarray]], seq_len: int, eos: int) -> tuple[dict, int]:
     """docs: (doc_id, lang, source, token ids) already in order. Returns (columns dict, tokens dropped).
 
-    Columns follow schemas.shards.SHARD_SCHEMA: input_ids (rows of seq_len + 1), doc_ids, doc_starts, langs,
-    sources; a doc that continues from the previous row is listed first at offset 0.
+    Columns follow schemas.shards.SHARD_SCHEMA: input_ids (an int32 array of n_rows x (seq_len + 1): a view of
+    the packed stream, no copy), doc_ids, doc_starts, langs, sources; a doc that continues from the previous
+    row is listed first at offset 0.
     """
     block = seq_len + 1
     ids_parts, spans = [], []          # spans: (global start, doc_id, lang, source)
@@ -45,11 +46,13 @@ def pack(docs: Iterable[tuple[str, str, str, np.ndarray]], seq_len: int, eos: in
         ids_parts.append(np.array([eos], dtype=np.int32))
         pos += len(ids) + 1
     stream = np.concatenate(ids_parts) if ids_parts else np.zeros(0, dtype=np.int32)
+    del ids_parts
     n_rows = len(stream) // block
     dropped = len(stream) - n_rows * block
     starts = [sp[0] for sp in spans]
     ends = starts[1:] + [pos]                       # a doc occupies [start, end), its EOS included
-    cols = {"input_ids": [], "doc_ids": [], "doc_starts": [], "langs": [], "sources": []}
+    cols = {"input_ids": stream[:n_rows * block].reshape(n_rows, block),
+            "doc_ids": [], "doc_starts": [], "langs": [], "sources": []}
     j0 = 0
     for r in range(n_rows):
         lo, hi = r * block, (r + 1) * block
@@ -63,7 +66,6 @@ def pack(docs: Iterable[tuple[str, str, str, np.ndarray]], seq_len: int, eos: in
             row[2].append(spans[j][2])
             row[3].append(spans[j][3])
             j += 1
-        cols["input_ids"].append(stream[lo:hi])
         cols["doc_ids"].append(row[0])
         cols["doc_starts"].append(row[1])
         cols["langs"].append(row[2])

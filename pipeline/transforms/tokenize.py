@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 import schemas
-from pipeline.io import files
+from pipeline.io import files, memory
 from pipeline.stages import shard, tokenize
 from pipeline.transforms.common import Counters
 from schemas.shards import ROWS_PER_ROW_GROUP, SHARD_SCHEMA
@@ -108,10 +108,13 @@ class WriteShardFn(beam.DoFn):
         # streamed to the file (no copy of the file in memory)
         sha, size = files.write_parquet_table(files.join(self.out_dir, "shards", name), table, meta,
                                               row_group_size=ROWS_PER_ROW_GROUP)
-        tokens = table.num_rows * (self.seq_len + 1)
+        n_rows = table.num_rows
+        tokens = n_rows * (self.seq_len + 1)
+        del table, input_ids
+        memory.release_freed_memory()
         self.counters.inc(f"shard.tokens.{split}", tokens)
         self.counters.inc("shard.tokens_dropped", dropped)
-        yield {"path": f"shards/{name}", "split": split, "rows": table.num_rows, "docs": n_docs,
+        yield {"path": f"shards/{name}", "split": split, "rows": n_rows, "docs": n_docs,
                "tokens": tokens, "tokens_dropped": dropped, "sha256": sha, "bytes": size}
 
 

@@ -5,7 +5,7 @@ import apache_beam as beam
 import pyarrow as pa
 
 import schemas
-from pipeline.io import external_sort, files
+from pipeline.io import external_sort, files, memory
 from pipeline.stages import shard
 from schemas.clusters import CLUSTER_SCHEMA
 from schemas.dead_letter import DEAD_LETTER_SCHEMA
@@ -58,6 +58,7 @@ class WriteFileFn(beam.DoFn):
             sha, count = files.write_parquet_rows(files.join(self.out_dir, name), _SCHEMAS[self.kind],
                                                   schemas.footer_metadata(self.kind, self.config_hash, tokenizer_sha),
                                                   ordered, ROWS_PER_GROUP)
+        memory.release_freed_memory()          # the next file starts from here, not from this one's peak
         yield {"path": name, "rows": count, "sha256": sha}
 
 

@@ -62,7 +62,10 @@ def test_shuffle_and_spill_go_through_files_that_are_removed(tmp_path, lazy_byte
              | beam.combiners.ToList() | beam.ParDo(_WriteAll(result_path)))
         result = p.run()
         result.wait_until_finish()
+        # the LocalCluster's workers run no statistical profiler (it kept a call tree per second)
+        profiling = result.client.run(lambda dask_worker: "profile" in dask_worker.periodic_callbacks)
         result.client.close()
+    assert list(profiling.values()) == [False]
     with open(result_path) as f:
         rows = json.load(f)
     assert [r["key"] for r in rows] == [0, 1, 2, 3]
@@ -80,8 +83,10 @@ def test_partition_size_is_refused():
     runners.check_plan(runners.RunnerPlan("dask", ["--dask_npartitions=4"]))
 
 
-def test_a_shuffle_has_linear_graph_edges():
-    """Readers depend on one barrier, not on every split: edges grow as n, not n² (2,025 at 45 partitions)."""
+def test_a_shuffle_has_linear_graph_edges_and_two_tasks_per_partition():
+    """Readers depend on one barrier, not on every split: edges grow as n, not n² (2,025 at 45 partitions).
+    Per partition the shuffle adds only its fused split and fused reader: the barrier is a file each reader
+    reads its column from, and a fused task with one output is read directly (no pick tasks)."""
     from apache_beam.runners.dask import overrides as dask_ov
 
     from pipeline.runners.dask import _Graph
@@ -94,7 +99,8 @@ def test_a_shuffle_has_linear_graph_edges():
         g = _Graph(n, "/nonexistent")
         p.visit(g)
         g.fuse(g.leaf_keys())
-        return sum(len(g._deps(k)) for k in g.tasks)
+        return sum(len(g._deps(k)) for k in g.tasks), len(g.dask_graph())
 
-    small, large = edges(10), edges(100)
+    (small, tasks_small), (large, tasks_large) = edges(10), edges(100)
     assert large < 12 * small, f"{small} edges at 10 partitions, {large} at 100"
+    assert tasks_large - tasks_small == 2 * 90, f"{tasks_small} tasks at 10 partitions, {tasks_large} at 100"

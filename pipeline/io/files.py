@@ -103,7 +103,8 @@ def write_parquet_rows(path: str, schema: pa.Schema, metadata: dict, rows: Itera
     return out.sha.hexdigest(), n
 
 
-def write_parquet_table(path: str, table: pa.Table, metadata: dict, row_group_size: int | None = None) -> tuple[str, int]:
+def write_parquet_table(path: str, table: pa.Table, metadata: dict,
+                        row_group_size: int | None = None) -> tuple[str, int]:
     """Write `table` to `path` as zstd Parquet (the bytes of parquet_bytes), streamed: returns (sha256, size)."""
     schema = _with_metadata(table.schema, metadata)
     with _create(path) as fh:

@@ -17,9 +17,10 @@ controls:
 - GroupByKeyOnly / Reshuffle: hash (or round-robin) split of every input partition into N buckets, written
   to files under the shuffle directory (a task returns only their paths), a barrier task that writes those
   paths, regrouped per output partition, to one file (n graph edges, not n²), then one task per output
-  partition that reads its column of that file and its bucket from every split. Shuffled data never waits in worker memory. A GroupByKey group
-  larger than `--dask_lazy_group_bytes` is indexed, not loaded: its values are read from the files when the
-  next step iterates them (an output file's group of 50,000 document rows would be ~600 MB).
+  partition that reads its column of that file and its bucket from every split. Shuffled data never waits
+  in worker memory. A GroupByKey group larger than `--dask_lazy_group_bytes` is indexed, not loaded: its
+  values are read from the files when the next step iterates them (an output file's group of 50,000
+  document rows would be ~600 MB).
 - a ParDo with side inputs cannot start until its side inputs are complete (a file writer waits for the
   global row count, shard packing for the token totals): its main-input partitions are written to the
   shuffle directory as soon as they exist and read back by the bundle, instead of waiting in memory.
@@ -312,6 +313,8 @@ def _column(barrier: str, j: int) -> list:
     """Column j of a barrier file: [the bucket j file of every split, or None]."""
     with _open(barrier, "rb") as f:
         (n,) = struct.unpack("<Q", f.read(8))
+        if not 0 <= j < n:
+            raise IndexError(f"column {j} of a shuffle of {n} partitions ({barrier})")
         f.seek(8 * (1 + j))
         start, end = struct.unpack("<QQ", f.read(16))
         f.seek(start)
@@ -796,5 +799,6 @@ def local_cluster(n_workers: int, threads_per_worker: int = 1, memory_limit: str
     # in every worker and the scheduler: a worker grew ~30 MB in the 4-minute read phase of a 100k-doc run.
     with dask.config.set({"distributed.worker.profile.enabled": False}), \
             ddist.LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
-                               dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"}, **kw) as cluster:
+                               dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                               **kw) as cluster:
         yield cluster.scheduler_address

@@ -20,7 +20,7 @@ def test_freed_heap_memory_goes_back_to_the_os():
         from pipeline.io import memory
         p = psutil.Process()
         blocks = [bytes(64 * 1024) for _ in range(2000)]      # ~131 MB in glibc's heap
-        keep = bytes(64 * 1024)                                # the heap's top stays in use: free() cannot shrink it
+        keep = bytes(64 * 1024)                     # the heap's top stays in use: free() cannot shrink it
         del blocks
         before = p.memory_info().rss
         memory.release_freed_memory()

@@ -177,5 +177,18 @@ def main(argv: list[str] | None = None) -> int:
     return 1
 
 
+def entry() -> None:
+    """The `winnow` command: main(), then leave without interpreter finalization. Arrow's native thread pools
+    can abort the process while they are torn down at exit ("terminate called without an active exception",
+    exit -6, apache/arrow#34314) after a run that had finished and written everything; a test saw it once in
+    a CI run. Output streams and logging are flushed first; every file and cluster is closed by then."""
+    rc = main()
+    import logging
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(rc if isinstance(rc, int) else 1)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

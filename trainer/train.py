@@ -272,7 +272,10 @@ def main(argv=None) -> int:
     except (ShardError, ConfigError) as e:
         print(f"winnow train: error: {e}", file=sys.stderr)
         return 2
-    print(json.dumps(summary))          # every rank prints its own line (rank, data_digest)
+    # every rank prints its own line (rank, data_digest): one write, flushed, so that the ranks' lines on a
+    # shared pipe (torch.distributed.run) do not run into each other
+    sys.stdout.write(json.dumps(summary) + "\n")
+    sys.stdout.flush()
     return 0
 
 

@@ -106,7 +106,14 @@ def test_ddp_two_processes_gloo(shards_run, tmp_path):
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1")
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
-    summaries = sorted((json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")), key=lambda s: s["rank"])
+    # each rank writes its summary as one line; read them as JSON objects wherever they start (the ranks share
+    # one pipe: a CI run once saw two on one line)
+    dec, found, i = json.JSONDecoder(), [], r.stdout.find('{"steps"')
+    while i >= 0:
+        obj, end = dec.raw_decode(r.stdout, i)
+        found.append(obj)
+        i = r.stdout.find('{"steps"', end)
+    summaries = sorted(found, key=lambda s: s["rank"])
     assert [s["rank"] for s in summaries] == [0, 1] and all(s["world"] == 2 for s in summaries)
     assert summaries[0]["final_loss"] == summaries[1]["final_loss"]            # all-reduced: the same on both
     assert summaries[0]["final_val_loss"] == summaries[1]["final_val_loss"]

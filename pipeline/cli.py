@@ -187,7 +187,7 @@ def entry() -> None:
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(rc if isinstance(rc, int) else 1)
+    os._exit(rc)
 
 
 if __name__ == "__main__":

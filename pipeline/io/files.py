@@ -103,23 +103,25 @@ def write_parquet_rows(path: str, schema: pa.Schema, metadata: dict, rows: Itera
     return out.sha.hexdigest(), n
 
 
+def _write_table(sink, table: pa.Table, metadata: dict, row_group_size: int | None) -> None:
+    schema = _with_metadata(table.schema, metadata)
+    with pq.ParquetWriter(sink, schema, compression="zstd") as w:
+        w.write_table(table.cast(schema), row_group_size=row_group_size)
+
+
 def write_parquet_table(path: str, table: pa.Table, metadata: dict,
                         row_group_size: int | None = None) -> tuple[str, int]:
     """Write `table` to `path` as zstd Parquet (the bytes of parquet_bytes), streamed: returns (sha256, size)."""
-    schema = _with_metadata(table.schema, metadata)
     with _create(path) as fh:
         out = _HashingWriter(fh)
-        with pq.ParquetWriter(out, schema, compression="zstd") as w:
-            w.write_table(table.cast(schema), row_group_size=row_group_size)
+        _write_table(out, table, metadata, row_group_size)
     return out.sha.hexdigest(), out.pos
 
 
 def parquet_bytes(table: pa.Table, metadata: dict, row_group_size: int | None = None) -> bytes:
     """Serialize `table` to zstd Parquet with `metadata` merged into the footer key-value metadata."""
-    schema = _with_metadata(table.schema, metadata)
     buf = io.BytesIO()
-    with pq.ParquetWriter(buf, schema, compression="zstd") as w:
-        w.write_table(table.cast(schema), row_group_size=row_group_size)
+    _write_table(buf, table, metadata, row_group_size)
     return buf.getvalue()
 
 

@@ -91,7 +91,6 @@ class WriteShardFn(beam.DoFn):
         (split, k, n), items = element
         self.cache.get(tok_json)
         docs = sorted(items, key=lambda it: it[0])
-        del items
         cols, dropped = shard.pack(docs, self.seq_len, self.cache.eos)
         n_docs = len(docs)
         del docs

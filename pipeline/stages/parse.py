@@ -362,12 +362,13 @@ def _parquet(source: str, fileobj: BinaryIO, max_bytes: int) -> Iterator[RawReco
     position = 0
     try:
         pf = pq.ParquetFile(tracked)
-        if "text" not in pf.schema_arrow.names:
-            yield _dead(source, 0, "missing text column", b"")
-            return
+        no_text = "text" not in pf.schema_arrow.names      # every row is a record: each is dead-lettered
         for batch in pf.iter_batches(batch_size=1024):
             for row in _rows(batch):
-                if isinstance(row, Exception):
+                if no_text:
+                    raw = b"" if isinstance(row, Exception) else json.dumps(row, default=str).encode()
+                    yield _dead(source, position, "missing text column", raw[:MAX_RAW_BYTES])
+                elif isinstance(row, Exception):
                     yield _dead(source, position, _short(f"unreadable parquet row: {row}"), b"")
                 else:
                     item = _record(source, position, {k: v if k == "text" else _jsonable(v)

@@ -208,6 +208,10 @@ def dataclass_with_source(item, source):
 
 def test_parquet_file_level_errors():
     assert errors(parse("t.parquet", _parquet(pa.table({"body": ["x"]})))) == [(0, "missing text column")]
+    # every row of a file without `text` is a record of its own (row groups of 2: 5 rows span 3 groups)
+    items = parse("t.parquet", _parquet(pa.table({"body": ["a", "b", "c", "d", "e"], "n": [1, 2, 3, 4, 5]})))
+    assert errors(items) == [(i, "missing text column") for i in range(5)]
+    assert json.loads(items[3].raw) == {"body": "d", "n": 4}
     [item] = parse("t.parquet", b"not a parquet file")
     assert item.error.startswith("unreadable parquet file: ")
     [item] = parse("t.parquet", b"")

@@ -20,10 +20,21 @@ def sample_inputs() -> list[str]:
                   if n.endswith((".jsonl", ".jsonl.gz", ".jsonl.zst", ".parquet", ".warc.gz", ".wet.gz", ".arc.gz", ".txt")))
 
 
+def _version() -> str:
+    from importlib import metadata
+    try:
+        return metadata.version("winnow-corpus")
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="winnow", description="Clean, deduplicate and tokenize crawled text on Apache Beam.")
+    ap = argparse.ArgumentParser(prog="winnow", description="Clean, deduplicate and tokenize crawled text on Apache Beam.",
+                                 allow_abbrev=False)
+    ap.add_argument("--version", action="version", version=f"winnow {_version()}")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run", help="run the pipeline (no --input: the bundled sample corpus)")
+    r = sub.add_parser("run", help="run the pipeline (no --input: the bundled sample corpus)", allow_abbrev=False)
+    r.add_argument("--verbose", action="store_true", help="show Beam's and Dask's log lines and tracebacks")
     r.add_argument("--input", action="append", default=None, metavar="GLOB",
                    help="input files (.jsonl[.gz|.zst], .parquet, .warc.gz/.wet.gz/.arc.gz, .txt); repeatable")
     r.add_argument("--output", default=DEFAULT_OUTPUT, help="output directory (default: ./out)")
@@ -50,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train the bundled GPT on the shards of a run (also under torchrun)")
     from trainer.args import add_arguments
     add_arguments(t)
-    a = sub.add_parser("ablate", help="train the same model on raw and on cleaned output, compare on held-out text")
+    a = sub.add_parser("ablate", help="train the same model on raw and on cleaned output, compare on held-out text",
+                       allow_abbrev=False)
+    a.add_argument("--verbose", action="store_true", help="show Beam's and Dask's log lines and tracebacks")
     a.add_argument("--input", action="append", default=None, metavar="GLOB", help="as for run (default: the sample)")
     a.add_argument("--output", default="ablate", help="output directory (default: ./ablate)")
     a.add_argument("--config", default=None, help="YAML config of the cleaned run (the raw run turns filters off)")
@@ -61,7 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier ablate")
     ix = sub.add_parser("index", help="near-dedup index of a finished run (for dedup.near.against)")
     ixsub = ix.add_subparsers(dest="index_cmd", required=True)
-    b = ixsub.add_parser("build", help="save the LSH band index of OUT's kept docs (default: OUT/index)")
+    b = ixsub.add_parser("build", help="save the LSH band index of OUT's kept docs (default: OUT/index)",
+                         allow_abbrev=False)
+    b.add_argument("--verbose", action="store_true", help="show Beam's and Dask's log lines and tracebacks")
     b.add_argument("out", help="a finished `winnow run` output directory")
     b.add_argument("--index", default=None, help="index directory (default: OUT/index)")
     b.add_argument("--runner", default=None)
@@ -99,81 +114,125 @@ def _bias_probe(args) -> int:
     return 0
 
 
+def _own_flags(ap: argparse.ArgumentParser) -> list[str]:
+    """Every flag of every winnow (sub)command, for suggestions."""
+    out = []
+    for action in ap._actions:
+        out += [o for o in action.option_strings if o.startswith("--")]
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out += _own_flags(sub)
+    return sorted(set(out))
+
+
+def _check_extra(ap, args, extra: list[str]) -> None:
+    """Arguments argparse did not take: Beam options for the commands that build a pipeline, else an error."""
+    if not extra:
+        return
+    if args.cmd in ("run", "ablate", "index"):
+        from pipeline import runners
+        try:
+            runners.check_beam_args(extra, _own_flags(ap))
+        except runners.RunnerError as e:
+            raise UsageError(str(e)) from None
+        return
+    raise UsageError(f"unknown arguments: {' '.join(extra)}")
+
+
+class UsageError(ValueError):
+    pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every user error is one line on stderr with exit status 2, the bias gate 3, an
+    interrupt 130, a bug 1 (its traceback with --verbose)."""
     argv = sys.argv[1:] if argv is None else argv
-    args, beam_args = _parser().parse_known_args(argv)
+    ap = _parser()
+    args, extra = ap.parse_known_args(argv)
+    verbose = bool(getattr(args, "verbose", False))
+    from pipeline.errors import GateError, RunError, environment_cause, was_interrupted
     try:
-        if args.cmd == "config":
-            if beam_args:
-                raise config_mod.ConfigError(f"unknown arguments: {' '.join(beam_args)}")
-            cfg = config_mod.load_config(args.config)
-            print(cfg.to_yaml(), end="")
-            print(f"# effective quality filters, in order (profile {cfg.quality.profile!r} + quality.thresholds):")
-            for name, th in config_mod.quality_filters(cfg):
-                print(f"#   {name}: {th}")
-            print(f"# config hash: {cfg.hash()}")
-            return 0
-        if args.cmd == "train":
-            if beam_args:
-                raise config_mod.ConfigError(f"unknown arguments: {' '.join(beam_args)}")
-            from trainer import train as train_mod
-            return train_mod.main(argv[1:])
-        if args.cmd == "ablate":
-            from pipeline.ablate import ablate
-            from pipeline.run import RunError
-            from trainer.data import ShardError
-            try:
-                ablate(args.input or sample_inputs(), args.output, config_mod.load_config(args.config),
-                       heldout=args.heldout, max_steps=args.max_steps, device=args.device,
-                       overwrite=args.overwrite, beam_args=beam_args)
-            except (RunError, ShardError) as e:
-                print(f"winnow: error: {e}", file=sys.stderr)
-                return 2
-            return 0
-        if args.cmd == "report":
-            from pipeline.report import write_report
-            if not os.path.exists(os.path.join(args.out, "manifest.json")) and "://" not in args.out:
-                print(f"winnow: error: {args.out} is not a finished run (no manifest.json)", file=sys.stderr)
-                return 2
-            print(write_report(args.out))
-            return 0
-        if args.cmd == "bias":
-            return _bias_probe(args)
-        if args.cmd == "index":
-            from pipeline.index import build_index
-            from pipeline.run import RunError
-            try:
-                build_index(args.out, args.index, args.runner, beam_args, args.overwrite)
-            except RunError as e:
-                print(f"winnow: error: {e}", file=sys.stderr)
-                return 2
-            return 0
-        if args.cmd == "run":
-            from pipeline.run import RunError, run_pipeline
-            cfg = config_mod.load_config(args.config)
-            inputs = args.input or sample_inputs()
-            from pipeline.run import GateError
-            try:
-                run_pipeline(inputs, args.output, cfg, runner=args.runner, beam_args=beam_args,
-                             overwrite=args.overwrite, workers=args.workers, dask_address=args.dask_address,
-                             dask_memory_limit=args.dask_memory_limit, finalize_in_job=args.finalize_in_job)
-            except GateError as e:
-                print(f"winnow: {e}", file=sys.stderr)
-                return 3
-            except RunError as e:
-                print(f"winnow: error: {e}", file=sys.stderr)
-                return 2
-            if args.then_train:
-                from trainer import train as train_mod
-                train_argv = ["--shards", args.output.rstrip("/") + "/shards",
-                              "--out", args.train_out or args.output.rstrip("/") + "/train", "--device", args.device]
-                train_argv += ["--config", args.config] if args.config else []
-                train_argv += ["--max-steps", str(args.max_steps)] if args.max_steps else []
-                return train_mod.main(train_argv)
-            return 0
+        _check_extra(ap, args, extra)
+        return _dispatch(args, extra, argv)
+    except KeyboardInterrupt:
+        print("winnow: interrupted", file=sys.stderr)
+        return 130
+    except GateError as e:
+        print(f"winnow: {e}", file=sys.stderr)
+        return 3
     except config_mod.ConfigError as e:
         print(f"winnow: config error: {e}", file=sys.stderr)
         return 2
+    except (RunError, UsageError) as e:
+        print(f"winnow: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        if was_interrupted(e):
+            print("winnow: interrupted", file=sys.stderr)
+            return 130
+        if type(e).__name__ == "ShardError":           # trainer/data.py (not imported here: it needs torch)
+            print(f"winnow: error: {e}", file=sys.stderr)
+            return 2
+        cause = environment_cause(e)
+        if verbose:
+            import traceback
+            traceback.print_exc()
+        if cause:
+            print(f"winnow: error: {cause}", file=sys.stderr)
+            return 2
+        first = (str(e).strip().splitlines() or [""])[0][:300]
+        print(f"winnow: internal error: {type(e).__name__}: {first}"
+              + ("" if verbose else " (run again with --verbose for the traceback)"), file=sys.stderr)
+        return 1
+
+
+def _dispatch(args, extra: list[str], argv: list[str]) -> int:
+    if args.cmd == "config":
+        cfg = config_mod.load_config(args.config)
+        print(cfg.to_yaml(), end="")
+        print(f"# effective quality filters, in order (profile {cfg.quality.profile!r} + quality.thresholds):")
+        for name, th in config_mod.quality_filters(cfg):
+            print(f"#   {name}: {th}")
+        print(f"# config hash: {cfg.hash()}")
+        return 0
+    if args.cmd == "train":
+        from trainer import train as train_mod
+        return train_mod.main(argv[1:])
+    if args.cmd == "ablate":
+        from pipeline.ablate import ablate
+        ablate(args.input or sample_inputs(), args.output, config_mod.load_config(args.config),
+               heldout=args.heldout, max_steps=args.max_steps, device=args.device,
+               overwrite=args.overwrite, beam_args=extra)
+        return 0
+    if args.cmd == "report":
+        from pipeline.io import outdir
+        from pipeline.report import write_report
+        if not outdir.is_winnow_output(args.out.rstrip("/")):
+            raise UsageError(f"{args.out} is not a finished run (no Winnow manifest.json)")
+        print(write_report(args.out))
+        return 0
+    if args.cmd == "bias":
+        return _bias_probe(args)
+    if args.cmd == "index":
+        from pipeline.index import build_index
+        build_index(args.out, args.index, args.runner, extra, args.overwrite)
+        return 0
+    if args.cmd == "run":
+        from pipeline.run import run_pipeline
+        if args.max_steps is not None and args.max_steps < 1:
+            raise UsageError(f"--max-steps must be at least 1 (got {args.max_steps})")
+        cfg = config_mod.load_config(args.config)
+        run_pipeline(args.input or sample_inputs(), args.output, cfg, runner=args.runner, beam_args=extra,
+                     overwrite=args.overwrite, workers=args.workers, dask_address=args.dask_address,
+                     dask_memory_limit=args.dask_memory_limit, finalize_in_job=args.finalize_in_job)
+        if args.then_train:
+            from trainer import train as train_mod
+            train_argv = ["--shards", args.output.rstrip("/") + "/shards",
+                          "--out", args.train_out or args.output.rstrip("/") + "/train", "--device", args.device]
+            train_argv += ["--config", args.config] if args.config else []
+            train_argv += ["--max-steps", str(args.max_steps)] if args.max_steps is not None else []
+            return train_mod.main(train_argv)
+        return 0
     return 1
 
 
@@ -182,6 +241,11 @@ def entry() -> None:
     can abort the process while they are torn down at exit ("terminate called without an active exception",
     exit -6, apache/arrow#34314) after a run that had finished and written everything; a test saw it once in
     a CI run. Output streams and logging are flushed first; every file and cluster is closed by then."""
+    import signal
+
+    def _terminated(signum, frame):          # `kill` and job schedulers: the same clean-up as Ctrl-C
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, _terminated)
     rc = main()
     import logging
     logging.shutdown()

@@ -509,14 +509,15 @@ def page(title: str, body: list[str]) -> str:
             + "\n".join(body) + "\n</body></html>\n")
 
 
-def write_report(out_dir: str) -> str:
-    """Write OUT/report/ (index.html + PNGs) for the finished run in out_dir; returns the index.html path."""
+def write_report(out_dir: str, name: str | None = None) -> str:
+    """Write OUT/report/ (index.html + PNGs) for the finished run in out_dir; returns the index.html path.
+    `name`: the run's name on the card (default: out_dir's; a run writes its card before it is moved)."""
     out_dir = out_dir.rstrip("/")
     m = json.loads(files.read_bytes(files.join(out_dir, MANIFEST_FILE)))
     clusters = cluster_stats(out_dir, m)
     stats = doc_stats(out_dir, m, {r["survivor"] for r in clusters["top"] if r["survivor"]})
     card = Card()
-    name = out_dir.rsplit("/", 1)[-1]
+    name = name or out_dir.rsplit("/", 1)[-1]
     card.add(muted(f"Run {name}: {len(m.get('inputs', []))} input file(s), config {m['config_hash'][:12]}, "
                    f"schema version {m.get('schema_version')}. Every number comes from manifest.json and the "
                    "Parquet files beside this folder."))

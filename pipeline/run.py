@@ -19,7 +19,8 @@ import schemas
 import schemas.manifest
 from pipeline import config as config_mod
 from pipeline import runners
-from pipeline.io import files
+from pipeline.errors import GateError, RunError  # noqa: F401  (re-exported: callers import them here)
+from pipeline.io import files, outdir
 from pipeline.stages import tokenize as tokenize_stage
 from pipeline.stages.dedup import lsh
 from pipeline.transforms.common import DEAD_LETTER, REJECTED
@@ -40,14 +41,6 @@ SHARDS_FILE = "_shards.json"
 FILES_FILE = "_files_{}.json"
 DEDUP_FILE = "_dedup.json"
 PII_FILE = "_pii.json"
-
-
-class RunError(RuntimeError):
-    """A user-facing problem (bad arguments, existing output): printed without a traceback."""
-
-
-class GateError(RunError):
-    """The bias gate flagged a filter x group; the outputs are complete (exit status 3)."""
 
 
 def _outcome_key(kind):
@@ -166,22 +159,48 @@ def _exists(path: str) -> bool:
     return FileSystems.exists(path)
 
 
-def _check_inputs(inputs: list[str]) -> int:
-    """Every pattern matches something, and every matched file has a format we read (by extension).
-    Returns the inputs' total size in bytes."""
+def expand_inputs(inputs: list[str]) -> tuple[list[str], int]:
+    """The input files of a run, sorted, and their total size in bytes. A pattern is a file, a glob or a
+    folder: a folder (`in` or `in/`) stands for every file below it, at any depth, except hidden ones (names
+    starting with '.'). Every pattern must match something, and every file must have a format we read (by
+    its extension); anything else is refused before the run starts."""
     from pipeline.stages import parse
-    total = 0
+    found: dict[str, int] = {}
     for pattern in inputs:
-        res = FileSystems.match([pattern])[0]
-        if not res.metadata_list:
+        matched = _expand_one(pattern)
+        if not matched:
             raise RunError(f"input {pattern!r} matches no file")
-        for m in res.metadata_list:
+        for path, size in matched:
             try:
-                parse.format_of(m.path)
+                parse.format_of(path)
             except ValueError as e:
                 raise RunError(f"input {pattern!r}: {e}") from None
-            total += m.size_in_bytes
-    return total
+            found[path] = size
+    return sorted(found), sum(found.values())
+
+
+def _hidden(rel: str) -> bool:
+    return any(part.startswith(".") for part in rel.split("/") if part)
+
+
+def _expand_one(pattern: str) -> list[tuple[str, int]]:
+    if "://" not in pattern:
+        if os.path.isdir(pattern):
+            root = pattern.rstrip("/") or "/"
+            out = []
+            for d, dirs, names in os.walk(root):
+                dirs[:] = sorted(x for x in dirs if not x.startswith("."))
+                out += [(os.path.join(d, n), os.path.getsize(os.path.join(d, n)))
+                        for n in sorted(names) if not n.startswith(".")]
+            return out
+        res = FileSystems.match([pattern])[0].metadata_list
+        return [(m.path, m.size_in_bytes) for m in res if not os.path.isdir(m.path)]
+    res = FileSystems.match([pattern])[0].metadata_list
+    if res and not pattern.endswith("/"):
+        return [(m.path, m.size_in_bytes) for m in res]
+    root = pattern.rstrip("/")                   # an object-store "folder": every object under the prefix
+    res = FileSystems.match([root + "/**"])[0].metadata_list
+    return [(m.path, m.size_in_bytes) for m in res if not _hidden(m.path[len(root):])]
 
 
 def _read_json(path: str, default=None):
@@ -242,18 +261,6 @@ def print_funnel(manifest: dict, out=sys.stdout) -> None:
               f"{near['unconverged_edges']} edges join different clusters (raise dedup.near.max_rounds)", file=out)
 
 
-def _empty_local_dir(path: str) -> bool:
-    return "://" not in path and os.path.isdir(path) and not os.listdir(path)
-
-
-def _finalize(tmp: str, out: str, overwrite: bool) -> None:
-    if files.dir_exists(out):
-        if not overwrite and not _empty_local_dir(out):
-            raise RunError(f"output {out} appeared during the run; result left in {tmp}")
-        files.delete_tree(out)
-    files.move_tree(tmp, out)
-
-
 def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, beam_args: list[str] | None = None,
                  overwrite: bool = False, log=sys.stdout, workers: int | None = None,
                  dask_address: str | None = None, dask_memory_limit: str | None = None,
@@ -264,31 +271,36 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
     Template launch, where nothing waits for the job: then this returns {} once the job is described)."""
     out = out.rstrip("/")
     runner = (runner or "direct").lower()
-    if runner == "dataflow":
-        try:
+    try:
+        runners.check_runner_name(runner)
+        if runner == "dataflow":
             runners.check_dataflow(beam_args or [], out)
-        except runners.RunnerError as e:
-            raise RunError(str(e)) from None
-    if files.dir_exists(out) and not overwrite and not _empty_local_dir(out):
-        raise RunError(f"output {out} already exists; pass --overwrite to replace it")
-    input_bytes = _check_inputs(inputs)
-    tmp = out + ".winnow-tmp"
-    files.delete_tree(tmp)
-    if "://" not in tmp:
-        os.makedirs(tmp)
+    except runners.RunnerError as e:
+        raise RunError(str(e)) from None
+    try:
+        restored = outdir.recover(out)
+        if restored:
+            print(restored, file=log)
+        input_files, input_bytes = expand_inputs(inputs)
+        outdir.check_output(out, overwrite, input_files)
+        tmp, scratch = outdir.tmp_of(out), out + outdir.SCRATCH_SUFFIX
+        for leftover in (tmp, scratch):
+            if outdir.clear_leftover(leftover):
+                print(f"removed {leftover} (left by an earlier run that did not finish)", file=log)
+    except outdir.OutputError as e:
+        raise RunError(str(e)) from None
+    if input_bytes == 0:
+        raise RunError(f"the inputs are empty ({len(input_files)} file(s), 0 bytes): nothing to read")
     config_hash = cfg.hash()
     if cfg.dedup.near.enabled and cfg.dedup.near.against:
         from pipeline.index import check_compatible, load_index
         check_compatible(load_index(cfg.dedup.near.against), _near_params(cfg), "dedup.near.against")
     tokenizer_json = None
     if cfg.tokenize.enabled and cfg.tokenize.tokenizer != "train":
-        if not _exists(cfg.tokenize.tokenizer):
-            raise RunError(f"tokenize.tokenizer: no such file {cfg.tokenize.tokenizer!r}")
-        tokenizer_json = files.read_bytes(cfg.tokenize.tokenizer).decode("utf-8")
-        tokenize_stage.eos_id(tokenize_stage.load(tokenizer_json))     # fail early on a tokenizer without EOS
+        tokenizer_json = _check_tokenizer(cfg.tokenize.tokenizer)
 
     plan = runners.RunnerPlan(runner, list(beam_args or []), workers, dask_address, input_bytes, dask_memory_limit,
-                              scratch=out + ".winnow-scratch")
+                              scratch=scratch)
     try:
         runners.check_plan(plan)
     except runners.RunnerError as e:
@@ -297,37 +309,72 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
     # a Flex Template launch only writes the job description: the job has to finish the run itself
     template = runners.has_flag(plan.beam_args, "--template_location")
     in_job = finalize_in_job or template
-    with runners.session(plan) as args:
-        p = make_pipeline(runner, args)
-        done = build(p, cfg, inputs, tmp, config_hash, tokenizer_json)
-        if in_job:
-            add_finalize(p, done, spec)
-        result = p.run()
-        if template:
-            print(f"job description written; the job writes {out}/manifest.json and moves {out} into place "
-                  "as its last step", file=log)
-            return {}
-        try:
-            result.wait_until_finish()
-        finally:
-            client = getattr(result, "client", None)       # the dask runner's distributed.Client
-            if client is not None:
-                client.close()
-            if runner == "dask":
-                files.delete_tree(plan.scratch)             # the runner removed its files; drop the folder
+    try:
+        outdir.make_tmp(out)
+        if runner == "dask" and not runners.has_flag(plan.beam_args, "--dask_shuffle_dir"):
+            outdir.make_marked(scratch)
+        with runners.session(plan) as args:
+            p = make_pipeline(runner, args)
+            done = build(p, cfg, input_files, tmp, config_hash, tokenizer_json)
+            if in_job:
+                add_finalize(p, done, spec)
+            result = p.run()
+            if template:
+                print(f"job description written; the job writes {out}/manifest.json and moves {out} into place "
+                      "as its last step", file=log)
+                return {}
+            try:
+                result.wait_until_finish()
+            finally:
+                client = getattr(result, "client", None)       # the dask runner's distributed.Client
+                if client is not None:
+                    client.close()
 
-    if in_job:
-        manifest = _read_json(files.join(out, schemas.manifest.MANIFEST_FILE))
-        if manifest is None:
-            raise RunError(f"the job ended without finalizing {out} (see its Finalize step's log)")
-        print_funnel(manifest, log)
-        card = files.join(out, "report", "index.html")
-        print(f"\nwrote {out}   data card: {card if _exists(card) else '(none; see the Finalize step log)'}",
-              file=log)
-    else:
-        manifest = finish(spec, _metrics(result), log)
+        if in_job:
+            manifest = _read_json(files.join(out, schemas.manifest.MANIFEST_FILE))
+            if manifest is None:
+                raise RunError(f"the job ended without finalizing {out} (see its Finalize step's log)")
+            print_funnel(manifest, log)
+            card = files.join(out, "report", "index.html")
+            print(f"\nwrote {out}   data card: {card if _exists(card) else '(none; see the Finalize step log)'}",
+                  file=log)
+        else:
+            manifest = finish(spec, _metrics(result), log)
+    except BaseException:
+        # a failed or interrupted run leaves nothing behind (the swap is atomic: OUT is untouched or complete)
+        if not template:
+            _remove_quietly(tmp)
+        raise
+    finally:
+        _remove_quietly(scratch)         # dask shuffle files (the runner removes its own; this drops the folder)
     _gate(manifest, cfg, log)
     return manifest
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        outdir.remove_tmp(path)
+    except Exception:               # cleanup must not hide the error that got us here
+        pass
+
+
+def _check_tokenizer(path: str) -> str:
+    """The text of a tokenize.tokenizer file, checked to be an HF tokenizer with an EOS token."""
+    if not _exists(path):
+        raise RunError(f"tokenize.tokenizer: no such file {path!r}")
+    if "://" not in path and os.path.isdir(path):
+        raise RunError(f"tokenize.tokenizer: {path!r} is a folder, not a tokenizer.json file")
+    try:
+        text = files.read_bytes(path).decode("utf-8")
+        tok = tokenize_stage.load(text)
+    except Exception as e:
+        first = (str(e).splitlines() or [type(e).__name__])[0][:200]
+        raise RunError(f"tokenize.tokenizer: {path!r} is not a Hugging Face tokenizer.json ({first})") from None
+    try:
+        tokenize_stage.eos_id(tok)
+    except Exception as e:
+        raise RunError(f"tokenize.tokenizer: {path!r}: {e}") from None
+    return text
 
 
 @dataclasses.dataclass
@@ -347,14 +394,29 @@ def finish(spec: RunSpec, counters: dict, log=sys.stdout) -> dict:
     data card. Returns the manifest."""
     manifest = _manifest(spec.tmp, spec.inputs, spec.cfg, spec.config_hash, spec.runner, counters)
     schemas.manifest.check_invariant(manifest)
+    if manifest["input_records"] == 0:
+        raise RunError(f"the inputs hold no records ({len(manifest['inputs'])} input pattern(s) read): "
+                       "nothing written")
     files.write_json(files.join(spec.tmp, schemas.manifest.MANIFEST_FILE), manifest)
-    _finalize(spec.tmp, spec.out, spec.overwrite)
-    print_funnel(manifest, log)
+    outdir.failpoint("manifest-written")
     from pipeline.report import write_report
-    try:
-        report = write_report(spec.out)
+    name = spec.out.rstrip("/").rsplit("/", 1)[-1]
+    try:            # written before the swap: a finished OUT always has its data card
+        report = files.join(spec.out, "report", "index.html")
+        write_report(spec.tmp, name=name)
     except Exception as e:          # the outputs are complete; a broken report must not fail the run
         report = f"(report failed: {type(e).__name__}: {e}; retry with `winnow report {spec.out}`)"
+    outdir.failpoint("report-written")
+    try:
+        outdir.swap_into_place(spec.tmp, spec.out, spec.overwrite)
+    except outdir.OutputError as e:
+        raise RunError(str(e)) from None
+    print_funnel(manifest, log)
+    if manifest["kept"] == 0:
+        trained = (manifest.get("tokenizer") or {}).get("source") == "train"
+        print(f"\nWARNING no document was kept (of {manifest['input_records']:,} input records): the shards are "
+              "empty" + ("; tokenizer.json was trained on no text (do not use it)" if trained else "")
+              + "; see the drop reasons above", file=log)
     print(f"\nwrote {spec.out}   data card: {report}", file=log)
     return manifest
 

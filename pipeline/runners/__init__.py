@@ -40,7 +40,7 @@ class RunnerPlan:
     dask_address: str | None = None
     input_bytes: int = 0                  # sizes the dask partitions
     dask_memory_limit: str | None = None  # per LocalCluster worker, e.g. "2GB": dask spills to disk above ~60%
-    scratch: str | None = None            # shuffle files on a remote dask cluster (must be shared, like the output)
+    scratch: str | None = None            # dask shuffle files (OUT.winnow-scratch: shared, like the output)
 
 
 def has_flag(args: list[str], name: str) -> bool:
@@ -69,8 +69,21 @@ def check_dataflow(beam_args: list[str], output: str) -> None:
         raise RunnerError(f"--runner dataflow: --output must be a gs:// path (workers cannot write {output!r})")
 
 
+def check_runner_name(name: str) -> None:
+    """Winnow's runner names, or a name or class path Beam resolves; anything else is one RunnerError."""
+    if name.lower() in RUNNERS + ("fnapi", "fnapirunner"):
+        return
+    from apache_beam.runners.runner import create_runner
+    try:
+        create_runner(name)
+    except Exception:
+        raise RunnerError(f"unknown runner {name!r}: use one of {', '.join(RUNNERS)}, a Beam runner name "
+                          "(e.g. PrismRunner) or a runner class path") from None
+
+
 def check_plan(plan: RunnerPlan) -> None:
-    """Refuse options a runner would ignore."""
+    """Refuse unknown runners and options a runner would ignore."""
+    check_runner_name(plan.name or "direct")
     if (plan.name or "").lower() == "dask" and has_flag(plan.beam_args, "--dask_partition_size"):
         raise RunnerError("--runner dask sizes partitions by count: use --dask_npartitions, not "
                           "--dask_partition_size")
@@ -106,11 +119,12 @@ def session(plan: RunnerPlan):
     if name == "dask":
         if not has_flag(args, "--dask_npartitions"):
             args.append(f"--dask_npartitions={dask_npartitions(plan.input_bytes, _workers(plan))}")
+        if plan.scratch and not has_flag(args, "--dask_shuffle_dir"):
+            # beside the output: workers elsewhere reach it like the output; the run removes it when it ends
+            args.append(f"--dask_shuffle_dir={plan.scratch}")
         if plan.dask_address or has_flag(args, "--dask_client_address"):
             if plan.dask_address:
                 args.append(f"--dask_client_address={plan.dask_address}")
-            if plan.scratch and not has_flag(args, "--dask_shuffle_dir"):
-                args.append(f"--dask_shuffle_dir={plan.scratch}")   # workers elsewhere: beside the output
             yield args
             return
         from pipeline.runners.dask import local_cluster
@@ -123,3 +137,52 @@ def session(plan: RunnerPlan):
             yield args + extra
         return
     yield args
+
+
+def _beam_flags() -> dict[str, bool]:
+    """Every flag Beam's PipelineOptions know (the runners' own included) -> whether it takes a value."""
+    import argparse
+    import importlib
+
+    importlib.import_module("pipeline.runners.dask")        # registers the dask runners' options
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    flags: dict[str, bool] = {}
+    for cls in subclasses(PipelineOptions):
+        parser = argparse.ArgumentParser(add_help=False)
+        try:
+            cls._add_argparse_args(parser)
+        except Exception:               # an options class that cannot register here: its flags stay unknown
+            continue
+        for action in parser._actions:
+            for opt in action.option_strings:
+                flags[opt] = action.nargs != 0
+    return flags
+
+
+def check_beam_args(args: list[str], own_flags: list[str]) -> None:
+    """Refuse arguments that neither Winnow nor Beam knows (Beam would drop them with a warning, so a typo
+    such as --ouptut would be ignored), suggesting the closest known flag."""
+    if not args:
+        return
+    import difflib
+    beam = _beam_flags()
+    takes_value = False
+    for a in args:
+        if not a.startswith("-"):
+            if takes_value:
+                takes_value = False
+                continue
+            raise RunnerError(f"unexpected argument {a!r}")
+        name = a.split("=", 1)[0]
+        if name not in beam:
+            close = difflib.get_close_matches(name, own_flags, n=1, cutoff=0.75) or \
+                difflib.get_close_matches(name, list(beam), n=1, cutoff=0.75)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise RunnerError(f"unknown flag {name}{hint}; `winnow run --help` lists Winnow's flags, "
+                              "other flags go to Beam's pipeline options")
+        takes_value = beam[name] and "=" not in a

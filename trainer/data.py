@@ -25,7 +25,9 @@ from schemas.shards import SPLITS
 
 
 class ShardError(RuntimeError):
-    """The shards, manifest or tokenizer are missing, corrupt or do not match: raised before step 0."""
+    """A user error found before step 0, reported as one line: the shards, manifest or tokenizer are missing,
+    corrupt or do not match, or a flag, --out or the checkpoints to resume from are unusable (trainer.train).
+    (pipeline/cli.py recognises it by this class name, without importing torch.)"""
 
 
 def _join(base: str, *parts: str) -> str:
@@ -38,6 +40,8 @@ def _read(path: str) -> bytes:
             return fh.read()
     except FileNotFoundError:
         raise ShardError(f"missing file: {path}") from None
+    except (OSError, ImportError, ValueError) as e:        # a folder, no permission, gs:// without gcsfs, ...
+        raise ShardError(f"cannot read {path}: {e}") from None
 
 
 @dataclass
@@ -58,7 +62,11 @@ def open_run(shards_dir: str, verify: bool = True) -> Run:
     root = shards_dir.rstrip("/")
     root = root[: -len("/shards")] if root.endswith("/shards") else root
     try:
-        manifest = json.loads(_read(_join(root, MANIFEST_FILE)))
+        raw = _read(_join(root, MANIFEST_FILE))
+    except ShardError as e:
+        raise ShardError(f"{e} (is --shards {shards_dir} the shards/ of a finished `winnow run`?)") from None
+    try:
+        manifest = json.loads(raw)
     except json.JSONDecodeError as e:
         raise ShardError(f"{_join(root, MANIFEST_FILE)} is not valid JSON: {e}") from None
     if str(manifest.get("schema_version")) != schemas.SCHEMA_VERSION:

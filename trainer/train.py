@@ -27,6 +27,101 @@ from trainer.model import GPT, GPTConfig
 # Peak dense bf16 tensor FLOPS by device name, for MFU (vendor data sheets). Unknown devices: MFU omitted.
 PEAK_BF16_FLOPS = {"H100": 989e12, "A100": 312e12}
 
+def _names(entries: list[str]) -> str:
+    shown = ", ".join(sorted(entries)[:3])
+    return shown + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+
+
+def _foreign_entries(out_dir: str) -> list[str]:
+    """What in out_dir is not part of a training run: anything but a checkpoints/ folder holding only
+    ckpt-<step>.pt[.tmp] files and a metrics.jsonl file (symlinks count as foreign). [] = a run (or empty)."""
+    foreign = []
+    for name in os.listdir(out_dir):
+        path = os.path.join(out_dir, name)
+        if name == "metrics.jsonl" and os.path.isfile(path) and not os.path.islink(path):
+            continue
+        if name == "checkpoints" and os.path.isdir(path) and not os.path.islink(path):
+            for inner in os.listdir(path):
+                ipath = os.path.join(path, inner)
+                if not (checkpoint.NAME_RE.fullmatch(inner.removesuffix(".tmp")) and os.path.isfile(ipath)
+                        and not os.path.islink(ipath)):
+                    foreign.append(f"checkpoints/{inner}")
+            continue
+        foreign.append(name + ("/" if os.path.isdir(path) else ""))
+    return foreign
+
+
+def check_out_dir(out_dir: str, resume: bool, overwrite: bool) -> bool:
+    """Refuse (ShardError) an --out that would mix two runs or that --overwrite must not delete; read-only.
+    True when out_dir holds a run that --overwrite is to delete (see clear_run)."""
+    if resume and overwrite:
+        raise ShardError("--resume and --overwrite contradict each other: continue the run in --out, or replace it")
+    if not os.path.lexists(out_dir):
+        return False
+    if not os.path.isdir(out_dir):
+        raise ShardError(f"--out {out_dir} exists and is not a directory")
+    if resume or not os.listdir(out_dir):
+        return False
+    foreign = _foreign_entries(out_dir)
+    if overwrite:
+        if foreign:
+            raise ShardError(f"--overwrite: {out_dir} is not a Winnow training run (it holds {_names(foreign)}), "
+                             f"so it is left as it is; --overwrite only deletes a folder holding nothing but "
+                             f"checkpoints/ and metrics.jsonl")
+        return True
+    if foreign:
+        raise ShardError(f"--out {out_dir} is not empty and is not a Winnow training run (it holds "
+                         f"{_names(foreign)}); choose a new or empty folder (--resume continues a run there, "
+                         f"--overwrite replaces only a training run)")
+    raise ShardError(f"--out {out_dir} already holds a training run; pass --resume to continue it or "
+                     f"--overwrite to replace it")
+
+
+def clear_run(out_dir: str) -> None:
+    """Delete the run check_out_dir() accepted for --overwrite (checked again first): its ckpt-<step>.pt[.tmp]
+    files one by one, then checkpoints/ (rmdir: fails rather than delete anything else) and metrics.jsonl."""
+    if _foreign_entries(out_dir):                           # changed since the check: leave it alone
+        raise ShardError(f"--overwrite: {out_dir} changed and is no longer only a training run; left as it is")
+    ckpt_dir = os.path.join(out_dir, "checkpoints")
+    if os.path.isdir(ckpt_dir):
+        for name in os.listdir(ckpt_dir):
+            if checkpoint.NAME_RE.fullmatch(name.removesuffix(".tmp")):
+                os.remove(os.path.join(ckpt_dir, name))
+        os.rmdir(ckpt_dir)
+    metrics = os.path.join(out_dir, "metrics.jsonl")
+    if os.path.isfile(metrics):
+        os.remove(metrics)
+
+
+def _trim_metrics(path: str, step: int) -> None:
+    """Drop the rows of metrics.jsonl after `step` (and any torn line), so that a run resumed from an older
+    checkpoint does not log those steps twice."""
+    if not os.path.isfile(path):
+        return
+    keep, dropped = [], 0
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                row = json.loads(line)
+                ok = isinstance(row, dict) and int(row["step"]) <= step
+            except (ValueError, KeyError, TypeError):
+                ok = False
+            if ok:
+                keep.append(line if line.endswith("\n") else line + "\n")
+            elif line.strip():
+                dropped += 1
+    if dropped:
+        with open(path + ".tmp", "w", encoding="utf-8") as fh:
+            fh.writelines(keep)
+        os.replace(path + ".tmp", path)
+
+
+def _check_steps(max_steps: int | None, stop_after: int | None) -> None:
+    if max_steps is not None and max_steps < 1:
+        raise ShardError(f"--max-steps must be >= 1, got {max_steps}")
+    if stop_after is not None and stop_after < 1:
+        raise ShardError(f"--stop-after must be >= 1, got {stop_after}")
+
 
 def get_lr(step: int, tc) -> float:
     """Linear warm-up to tc.lr, cosine decay to tc.min_lr at tc.max_steps (nanoGPT)."""
@@ -81,11 +176,17 @@ class _Batches:
 
 
 def train(shards: str, out_dir: str, cfg, device: str = "auto", max_steps: int | None = None,
-          resume: bool = False, stop_after: int | None = None, log=print) -> dict:
+          resume: bool = False, stop_after: int | None = None, log=print, overwrite: bool = False) -> dict:
     """Train on OUT/shards into out_dir; returns a summary (final losses, tokens, throughput).
 
     stop_after: stop after this step with a checkpoint, as a preempted job would (the LR schedule still
-    runs to max_steps); `resume=True` later continues exactly where it stopped."""
+    runs to max_steps); `resume=True` later continues exactly where it stopped.
+    out_dir must be new or empty unless resume (continue the run there) or overwrite (replace it; only a
+    folder holding nothing but a training run, see check_out_dir). Usage errors raise ShardError before step 0.
+    Under DDP every rank checks out_dir (read-only; ranks share the filesystem, as --resume needs), only
+    rank 0 deletes, and the others wait at a barrier until it has."""
+    _check_steps(max_steps, stop_after)
+    replace_run = check_out_dir(out_dir, resume, overwrite)
     tc = cfg.train if max_steps is None else dataclasses.replace(cfg.train, max_steps=max_steps)
     ddp = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank, world = (int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])) if ddp else (0, 1)
@@ -107,8 +208,17 @@ def train(shards: str, out_dir: str, cfg, device: str = "auto", max_steps: int |
 
     run = open_run(shards, verify=tc.verify_shards)
     ckpt_dir = os.path.join(out_dir, "checkpoints")
-    ckpt_path = checkpoint.latest(ckpt_dir) if resume else None
-    ckpt = checkpoint.load(ckpt_path) if ckpt_path else None
+    ckpt_path, ckpt, skipped = checkpoint.load_newest(ckpt_dir) if resume else (None, None, [])
+    if skipped:
+        what = "; ".join(f"{os.path.basename(p)}: {why}" for p, why in skipped)
+        if ckpt is None:
+            raise ShardError(f"--resume: no checkpoint in {ckpt_dir} is readable ({what})")
+        if master:
+            names = ", ".join(os.path.basename(p) for p, _ in skipped)
+            verb = "is" if len(skipped) == 1 else "are"
+            print(f"winnow train: checkpoint{'s' if len(skipped) > 1 else ''} {names} {verb} unreadable "
+                  f"({'; '.join(why for _, why in skipped)}); resuming from {os.path.basename(ckpt_path)}",
+                  file=sys.stderr, flush=True)
     if resume and ckpt is None and master:
         log(f"--resume: no checkpoint in {ckpt_dir}, starting from step 0")
     if ckpt is not None and ckpt["tokenizer_sha256"] != run.manifest["tokenizer"]["sha256"]:
@@ -143,8 +253,21 @@ def train(shards: str, out_dir: str, cfg, device: str = "auto", max_steps: int |
     tokens_per_step = tc.batch_size * tc.grad_accum * run.seq_len * world
     flops, peak = raw_model.flops_per_token(), peak_flops(dev)
 
-    os.makedirs(out_dir, exist_ok=True)
-    metrics = open(os.path.join(out_dir, "metrics.jsonl"), "a") if master else None
+    if master:
+        try:
+            if replace_run:
+                clear_run(out_dir)
+            os.makedirs(out_dir, exist_ok=True)
+            metrics_path = os.path.join(out_dir, "metrics.jsonl")
+            if resume:
+                _trim_metrics(metrics_path, step)
+            metrics = open(metrics_path, "a")
+        except OSError as e:
+            raise ShardError(f"--out {out_dir}: {e.strerror or e}: {e.filename or out_dir}") from None
+    else:
+        metrics = None
+    if ddp:
+        torch.distributed.barrier()                         # the other ranks wait for rank 0's --overwrite
     bar = _progress(tc.max_steps, step, master)
     if master:
         log(f"model {gcfg.n_layer}x{gcfg.n_head}x{gcfg.n_embd}, {raw_model.num_params() / 1e6:.2f}M params, "
@@ -267,8 +390,10 @@ def main(argv=None) -> int:
     add_arguments(ap)
     args = ap.parse_args(argv)
     try:
+        _check_steps(args.max_steps, args.stop_after)
         cfg = load_config(args.config)
-        summary = train(args.shards, args.out, cfg, args.device, args.max_steps, args.resume, args.stop_after)
+        summary = train(args.shards, args.out, cfg, args.device, args.max_steps, args.resume, args.stop_after,
+                        overwrite=args.overwrite)
     except (ShardError, ConfigError) as e:
         print(f"winnow train: error: {e}", file=sys.stderr)
         return 2

@@ -143,7 +143,7 @@ def ablate(inputs: list[str], out: str, cfg, heldout: str | None = None, max_ste
         raise RunError("ablate trains on token shards: tokenize.enabled must be true")
     out = out.rstrip("/")
     heldout = heldout or default_heldout()
-    max_steps = max_steps or DEFAULT_MAX_STEPS
+    max_steps = DEFAULT_MAX_STEPS if max_steps is None else max_steps
     try:
         texts = evaluate.load_texts(heldout)             # a bad held-out path fails before the long part
     except (OSError, ValueError) as e:

@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = _parser()
     args, extra = ap.parse_known_args(argv)
     verbose = bool(getattr(args, "verbose", False))
+    from pipeline.progress import configure_logging
+    configure_logging(verbose)          # before anything imports apache_beam (its import logs a warning)
     from pipeline.errors import GateError, RunError, environment_cause, was_interrupted
     try:
         _check_extra(ap, args, extra)
@@ -200,6 +202,8 @@ def _dispatch(args, extra: list[str], argv: list[str]) -> int:
         return train_mod.main(argv[1:])
     if args.cmd == "ablate":
         from pipeline.ablate import ablate
+        if args.max_steps is not None and args.max_steps < 1:
+            raise UsageError(f"--max-steps must be at least 1 (got {args.max_steps})")
         ablate(args.input or sample_inputs(), args.output, config_mod.load_config(args.config),
                heldout=args.heldout, max_steps=args.max_steps, device=args.device,
                overwrite=args.overwrite, beam_args=extra)
@@ -221,6 +225,9 @@ def _dispatch(args, extra: list[str], argv: list[str]) -> int:
         from pipeline.run import run_pipeline
         if args.max_steps is not None and args.max_steps < 1:
             raise UsageError(f"--max-steps must be at least 1 (got {args.max_steps})")
+        if args.then_train and args.train_out and os.path.isdir(args.train_out) and os.listdir(args.train_out):
+            raise UsageError(f"--train-out {args.train_out} is not empty; choose a new folder (or train it with "
+                             "`winnow train --resume` / `--overwrite` after the run)")
         cfg = config_mod.load_config(args.config)
         run_pipeline(args.input or sample_inputs(), args.output, cfg, runner=args.runner, beam_args=extra,
                      overwrite=args.overwrite, workers=args.workers, dask_address=args.dask_address,

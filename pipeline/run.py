@@ -5,6 +5,7 @@ then moved into place, so a finished OUT is never half-written.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -313,7 +314,7 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
         outdir.make_tmp(out)
         if runner == "dask" and not runners.has_flag(plan.beam_args, "--dask_shuffle_dir"):
             outdir.make_marked(scratch)
-        with runners.session(plan) as args:
+        with _progress_display(runner, template or bool(dask_address), input_bytes), runners.session(plan) as args:
             p = make_pipeline(runner, args)
             done = build(p, cfg, input_files, tmp, config_hash, tokenizer_json)
             if in_job:
@@ -349,6 +350,26 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
         _remove_quietly(scratch)         # dask shuffle files (the runner removes its own; this drops the folder)
     _gate(manifest, cfg, log)
     return manifest
+
+
+@contextlib.contextmanager
+def _progress_display(runner: str, remote: bool, input_bytes: int):
+    """The live progress line (pipeline/progress.py) for the local runners; entered before runners.session so
+    the workers it starts inherit WINNOW_PROGRESS_DIR. Its folder is local and private to this run. Workers
+    elsewhere (a template launch, a dask cluster at --dask-address) cannot report to it: no display."""
+    if remote or runner not in ("direct", "fnapi", "fnapirunner", "dask", "portable"):
+        yield
+        return
+    import shutil
+    import tempfile
+
+    from pipeline import progress
+    folder = tempfile.mkdtemp(prefix="winnow-progress-")
+    try:
+        with progress.Display(folder, input_bytes):
+            yield
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _remove_quietly(path: str) -> None:

@@ -794,6 +794,9 @@ def local_cluster(n_workers: int, threads_per_worker: int = 1, memory_limit: str
     import dask
     import dask.distributed as ddist
     kw = {"memory_limit": memory_limit} if memory_limit else {}
+    # pipeline.progress's dask_setup runs in each worker before it imports Beam: drops Beam's import-time
+    # "apitools not found" warning unless the driver logs verbosely (pipeline/progress.py)
+    kw["preload"] = ["pipeline.progress"]
     # No dashboard; the scheduler's HTTP endpoint (health, metrics) takes a free port, not 8787. Without a
     # dashboard nobody reads dask's statistical profiler, which keeps one call tree per second (up to 10,000)
     # in every worker and the scheduler: a worker grew ~30 MB in the 4-minute read phase of a 100k-doc run.

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from apache_beam.metrics import Metrics
 
+from pipeline import progress
+
 KEPT = "kept"
 REJECTED = "rejected"
 DEAD_LETTER = "dead_letter"
@@ -10,7 +12,8 @@ NAMESPACE = "winnow"
 
 
 class Counters:
-    """Lazily created Beam counters keyed by name (`<stage>.in`, `gopher_quality.too_few_words`, ...)."""
+    """Lazily created Beam counters keyed by name (`<stage>.in`, `gopher_quality.too_few_words`, ...); every
+    increment also feeds the live progress display (pipeline/progress.py; a no-op unless it is on)."""
 
     def __init__(self):
         self._c = {}
@@ -20,6 +23,7 @@ class Counters:
         if c is None:
             c = self._c[name] = Metrics.counter(NAMESPACE, name)
         c.inc(n)
+        progress.add(name, n)
 
 
 def dead_letter_row(source: str, position: int, stage: str, error: str, raw: bytes) -> dict:

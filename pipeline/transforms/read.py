@@ -5,6 +5,7 @@ import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 
+from pipeline import progress
 from pipeline.stages import parse
 from pipeline.stages.document import new_document
 from pipeline.stages.types import DeadLetter
@@ -19,10 +20,12 @@ class ParseFileFn(beam.DoFn):
 
     def process(self, readable):
         path = readable.metadata.path
+        done = 0                                   # input bytes reported to the progress display
         with readable.open(compression_type=CompressionTypes.UNCOMPRESSED) as fh:
             for item in parse.iter_records(path, fh, max_record_bytes=self.max_record_bytes,
                                            html_main_content=self.html_main_content):
                 self.counters.inc("input")
+                done = _report_bytes(fh, done)
                 if isinstance(item, DeadLetter):
                     self.counters.inc("dead_letter.parse")
                     yield beam.pvalue.TaggedOutput(DEAD_LETTER, dead_letter_row(
@@ -38,6 +41,22 @@ class ParseFileFn(beam.DoFn):
                     continue
                 self.counters.inc("normalize.out")
                 yield doc
+        progress.add("read.bytes", max(0, (readable.metadata.size_in_bytes or 0) - done))
+
+    def finish_bundle(self):
+        progress.flush()
+
+
+def _report_bytes(fh, done: int) -> int:
+    """Progress: the stored (often compressed) bytes of the file consumed so far."""
+    try:
+        pos = fh.tell()
+    except Exception:             # a stream without tell(): the whole file is counted when it ends
+        return done
+    if pos > done:
+        progress.add("read.bytes", pos - done)
+        return pos
+    return done
 
 
 class Read(beam.PTransform):

@@ -5,6 +5,7 @@ import apache_beam as beam
 import pyarrow as pa
 
 import schemas
+from pipeline import progress
 from pipeline.io import external_sort, files, memory
 from pipeline.stages import shard
 from schemas.clusters import CLUSTER_SCHEMA
@@ -59,7 +60,11 @@ class WriteFileFn(beam.DoFn):
                                                   schemas.footer_metadata(self.kind, self.config_hash, tokenizer_sha),
                                                   ordered, ROWS_PER_GROUP)
         memory.release_freed_memory()          # the next file starts from here, not from this one's peak
+        progress.add(f"write.{self.kind}", count)
         yield {"path": name, "rows": count, "sha256": sha}
+
+    def finish_bundle(self):
+        progress.flush()
 
 
 class WriteRows(beam.PTransform):

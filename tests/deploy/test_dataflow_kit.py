@@ -34,6 +34,7 @@ NOT_TEMPLATE_PARAMETERS = {
     "--dask-address": "dask runner only", "--dask-memory-limit": "dask runner only",
     "--workers": "local dask/portable workers only",
     "--finalize-in-job": "implied: a template launch (--template_location) always finalizes in the job",
+    "--verbose": "log levels of the launcher process; the job logs to Cloud Logging",
 }
 # ParameterMetadata fields and ParameterType values of the Dataflow v1b3 API.
 PARAMETER_FIELDS = {"name", "label", "helpText", "isOptional", "regexes", "paramType", "customMetadata",

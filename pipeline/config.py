@@ -25,6 +25,7 @@ class ConfigError(ValueError):
 class InputConfig:
     max_record_bytes: int = 10_000_000
     html_main_content: bool = True
+    chunk_records: int = 256
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class TokenizeConfig:
 class OutputConfig:
     docs_per_file: int = 50_000
     blocks_per_shard: int = 8192
+    resume: bool = True
 
 
 @dataclass(frozen=True)

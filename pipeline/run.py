@@ -21,16 +21,15 @@ import schemas.manifest
 from pipeline import config as config_mod
 from pipeline import runners
 from pipeline.errors import GateError, RunError  # noqa: F401  (re-exported: callers import them here)
-from pipeline.io import files, outdir
+from pipeline.io import chunk_cache, files, outdir
 from pipeline.stages import tokenize as tokenize_stage
 from pipeline.stages.dedup import lsh
 from pipeline.transforms.common import DEAD_LETTER, REJECTED
 from pipeline.transforms.dedup import ExactDedup, ResolveExactCopies
 from pipeline.transforms.near_dedup import CLUSTERS, UNCONVERGED, NearDedup
-from pipeline.transforms.langid import LangId
+from pipeline.transforms.documents import INPUT as DOC_INPUT
+from pipeline.transforms.documents import Documents
 from pipeline.transforms.pii import TOTALS as PII_TOTALS
-from pipeline.transforms.pii import Pii
-from pipeline.transforms.quality import Quality
 from pipeline.transforms.read import Read
 from pipeline.transforms.tokenize import TokenizeAndShard, TrainTokenizer
 from pipeline.transforms.write import WriteJson, WriteRows, WriteTableFn
@@ -52,26 +51,20 @@ def _outcome_key(kind):
     return lambda row: "rejected:" + row["drop_reasons"][0]
 
 
-def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None):
-    """Wire every stage. All outputs are files under out_dir; returns the PCollections of every sink step
-    (a step that waits on all of them runs after the last file is written)."""
+def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None, cache_root=None):
+    """Wire every stage. `inputs`: input file paths; `cache_root`: the resume cache (None: no cache). All
+    outputs are files under out_dir; returns the PCollections of every sink step (a step that waits on all of
+    them runs after the last file is written)."""
     done = []
-    read = p | "Read" >> Read(inputs, cfg.input.max_record_bytes, cfg.input.html_main_content)
-    # records of one big file leave Parse in one bundle: redistribute them so every worker gets a share
-    docs, rejected, dead = read.docs | "Spread" >> beam.Reshuffle(), [], [read[DEAD_LETTER]]
+    chunks = p | "Read" >> Read(inputs, cfg.input.max_record_bytes, cfg.input.html_main_content,
+                                cfg.input.chunk_records, cache_root)
+    # normalize, langid, quality and pii, one chunk of records at a time (each chunk cached for resume)
+    r = chunks | "Documents" >> Documents(cfg, config_mod.quality_filters(cfg), cache_root)
+    docs, rejected, dead = r["kept"], [r[REJECTED]], [r[DEAD_LETTER]]
     clusters = None
     # counted independently of the outcomes, so the invariant input == kept + rejected + dead_letter can fail
-    input_count = ((read.docs, read[DEAD_LETTER]) | "AllInput" >> beam.Flatten()
-                   | "InputOutcome" >> beam.Map(lambda _: "input"))
-    if cfg.langid.enabled:
-        r = docs | "LangId" >> LangId(cfg.langid)
-        docs, rejected = r.kept, rejected + [r[REJECTED]]
-    if cfg.quality.enabled:
-        r = docs | "Quality" >> Quality(config_mod.quality_filters(cfg))
-        docs, rejected, dead = r.kept, rejected + [r[REJECTED]], dead + [r[DEAD_LETTER]]
+    input_count = r[DOC_INPUT]
     if cfg.pii.enabled:
-        r = docs | "Pii" >> Pii(cfg.pii.stage_config())
-        docs, rejected = r["kept"], rejected + [r[REJECTED]]
         done.append(r[PII_TOTALS] | "WritePiiTotals" >> beam.ParDo(WriteJson(files.join(out_dir, PII_FILE))))
     exact_copies = None
     if cfg.dedup.exact.enabled:
@@ -306,7 +299,11 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
         runners.check_plan(plan)
     except runners.RunnerError as e:
         raise RunError(str(e)) from None
-    spec = RunSpec(list(inputs), out, tmp, cfg, config_hash, runner, overwrite)
+    try:
+        work, cache_root = _prepare_work(out, cfg, log)
+    except outdir.OutputError as e:
+        raise RunError(str(e)) from None
+    spec = RunSpec(list(inputs), out, tmp, cfg, config_hash, runner, overwrite, work)
     # a Flex Template launch only writes the job description: the job has to finish the run itself
     template = runners.has_flag(plan.beam_args, "--template_location")
     in_job = finalize_in_job or template
@@ -316,7 +313,7 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
             outdir.make_marked(scratch)
         with _progress_display(runner, template or bool(dask_address), input_bytes), runners.session(plan) as args:
             p = make_pipeline(runner, args)
-            done = build(p, cfg, input_files, tmp, config_hash, tokenizer_json)
+            done = build(p, cfg, input_files, tmp, config_hash, tokenizer_json, cache_root)
             if in_job:
                 add_finalize(p, done, spec)
             result = p.run()
@@ -341,10 +338,12 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
                   file=log)
         else:
             manifest = finish(spec, _metrics(result), log)
-    except BaseException:
+    except BaseException as e:
         # a failed or interrupted run leaves nothing behind (the swap is atomic: OUT is untouched or complete)
+        # but its finished chunks, for the next run of the same command; not on a full disk
         if not template:
             _remove_quietly(tmp)
+            _keep_or_drop_work(work, cache_root, e, log)
         raise
     finally:
         _remove_quietly(scratch)         # dask shuffle files (the runner removes its own; this drops the folder)
@@ -370,6 +369,47 @@ def _progress_display(runner: str, remote: bool, input_bytes: int):
             yield
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _prepare_work(out: str, cfg, log) -> tuple[str | None, str | None]:
+    """The resume cache OUT.winnow-work/<chain key> (pipeline/io/chunk_cache.py): chunks an interrupted run of
+    the same per-document configuration finished are reused; entries of any other configuration are deleted.
+    Returns (work folder, cache root), both None with output.resume off."""
+    work = out + chunk_cache.WORK_SUFFIX
+    if not cfg.output.resume:
+        outdir.clear_leftover(work)
+        return None, None
+    root = files.join(work, chunk_cache.chain_key(cfg, config_mod.quality_filters(cfg)))
+    if files.dir_exists(work):
+        if not outdir.is_ours(work):
+            raise outdir.OutputError(f"{work} exists and was not made by Winnow; move it away and run again")
+        for path in outdir.entries(work):
+            if path.rstrip("/") != root and not path.endswith(outdir.MARKER):
+                files.delete_tree(path)
+        n = chunk_cache.count_entries(root)
+        if n:
+            print(f"resuming: {n:,} chunk(s) finished by an interrupted run are reused ({work})", file=log)
+    else:
+        outdir.make_marked(work)
+    return work, root
+
+
+def _keep_or_drop_work(work: str | None, root: str | None, exc: BaseException, log) -> None:
+    """After a failed or interrupted run: keep the resume cache if it holds finished chunks and the disk is
+    not full; say so."""
+    if work is None:
+        return
+    try:
+        from pipeline.errors import environment_cause
+        n = chunk_cache.count_entries(root)
+        full = (environment_cause(exc) or "").startswith(("the disk is full", "the disk quota"))
+        if n and not full:
+            print(f"\nkept {n:,} finished chunk(s) in {work}: the same command resumes from them "
+                  "(delete the folder to start afresh)", file=log)
+            return
+        _remove_quietly(work)
+    except Exception:               # cleanup must not hide the error that got us here
+        pass
 
 
 def _remove_quietly(path: str) -> None:
@@ -408,6 +448,7 @@ class RunSpec:
     config_hash: str
     runner: str
     overwrite: bool
+    work: str | None = None          # the resume cache, deleted once the run is in place
 
 
 def finish(spec: RunSpec, counters: dict, log=sys.stdout) -> dict:
@@ -432,6 +473,8 @@ def finish(spec: RunSpec, counters: dict, log=sys.stdout) -> dict:
         outdir.swap_into_place(spec.tmp, spec.out, spec.overwrite)
     except outdir.OutputError as e:
         raise RunError(str(e)) from None
+    if spec.work:
+        outdir.remove_tmp(spec.work)
     print_funnel(manifest, log)
     if manifest["kept"] == 0:
         trained = (manifest.get("tokenizer") or {}).get("source") == "train"

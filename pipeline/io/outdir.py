@@ -126,6 +126,21 @@ def _ours(path: str) -> bool:
     return os.path.isfile(os.path.join(path, MARKER)) or is_winnow_output(path) or _is_empty_dir(path)
 
 
+def is_ours(path: str) -> bool:
+    """A folder Winnow made (it carries the marker or a Winnow manifest, or is empty)."""
+    return _ours(path)
+
+
+def entries(path: str) -> list[str]:
+    """The paths directly inside folder `path` (objects and sub-prefixes on object stores)."""
+    if not _remote(path):
+        return [os.path.join(path, n) for n in sorted(os.listdir(path))]
+    from apache_beam.io.filesystems import FileSystems
+    root = path.rstrip("/") + "/"
+    tops = {m.path[len(root):].split("/", 1)[0] for m in FileSystems.match([root + "**"])[0].metadata_list}
+    return [root + t for t in sorted(tops)]
+
+
 def recover(out: str) -> str | None:
     """Undo what a run killed during a non-atomic swap left: OUT missing and the old run at OUT.winnow-old is
     put back. Returns a line saying what was done, or None."""

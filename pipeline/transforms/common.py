@@ -1,6 +1,9 @@
 """Shared pieces of the Beam layer: output tags and a per-reason counter cache."""
 from __future__ import annotations
 
+import contextlib
+import threading
+
 from apache_beam.metrics import Metrics
 
 from pipeline import progress
@@ -24,6 +27,24 @@ class Counters:
             c = self._c[name] = Metrics.counter(NAMESPACE, name)
         c.inc(n)
         progress.add(name, n)
+        rec = getattr(_recorder, "counts", None)
+        if rec is not None:
+            rec[name] = rec.get(name, 0) + n
+
+
+_recorder = threading.local()
+
+
+@contextlib.contextmanager
+def recording():
+    """Collect the counter increments this thread makes inside the block (name -> n), so that a resumed run
+    can replay those of a cached chunk (transforms/documents.py)."""
+    outer = getattr(_recorder, "counts", None)
+    counts = _recorder.counts = {}
+    try:
+        yield counts
+    finally:
+        _recorder.counts = outer
 
 
 def dead_letter_row(source: str, position: int, stage: str, error: str, raw: bytes) -> dict:

@@ -1,4 +1,7 @@
-"""Read: match input globs, parse every file into records (pure stages.parse), normalize into documents."""
+"""Read: match input files, parse each into records (pure stages.parse), cut them into chunks of up to
+input.chunk_records records, and spread the chunks over the workers. The chunks go to Documents
+(transforms/documents.py), which normalizes them and runs the per-document stages. With a resume cache, a chunk
+already in it is passed on as (file key, index, None), and a file whose chunks are all cached is not read."""
 from __future__ import annotations
 
 import apache_beam as beam
@@ -6,42 +9,50 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 
 from pipeline import progress
+from pipeline.io.chunk_cache import CHUNK_MAX_BYTES, ChunkCache, file_key
 from pipeline.stages import parse
-from pipeline.stages.document import new_document
 from pipeline.stages.types import DeadLetter
-from pipeline.transforms.common import DEAD_LETTER, Counters, dead_letter_row
 
 
 class ParseFileFn(beam.DoFn):
-    def __init__(self, max_record_bytes: int, html_main_content: bool):
+    """readable file -> (file key, chunk index, list of RawRecord | DeadLetter, or None if cached)."""
+
+    def __init__(self, max_record_bytes: int, html_main_content: bool, chunk_records: int,
+                 cache_root: str | None = None):
         self.max_record_bytes = max_record_bytes
         self.html_main_content = html_main_content
-        self.counters = Counters()
+        self.chunk_records = chunk_records
+        self.cache_root = cache_root
+
+    def setup(self):
+        self.cache = ChunkCache(self.cache_root) if self.cache_root else None
 
     def process(self, readable):
-        path = readable.metadata.path
+        meta = readable.metadata
+        fkey = file_key(meta.path, meta.size_in_bytes, meta.last_updated_in_seconds)
+        cached, count = self.cache.done(fkey) if self.cache else (set(), None)
+        if count is not None and cached >= set(range(count)):
+            progress.add("read.bytes", meta.size_in_bytes or 0)
+            for i in range(count):
+                yield fkey, i, None
+            return
         done = 0                                   # input bytes reported to the progress display
+        chunk, size, index = [], 0, 0
         with readable.open(compression_type=CompressionTypes.UNCOMPRESSED) as fh:
-            for item in parse.iter_records(path, fh, max_record_bytes=self.max_record_bytes,
+            for item in parse.iter_records(meta.path, fh, max_record_bytes=self.max_record_bytes,
                                            html_main_content=self.html_main_content):
-                self.counters.inc("input")
                 done = _report_bytes(fh, done)
-                if isinstance(item, DeadLetter):
-                    self.counters.inc("dead_letter.parse")
-                    yield beam.pvalue.TaggedOutput(DEAD_LETTER, dead_letter_row(
-                        item.source, item.position, item.stage, item.error, item.raw))
-                    continue
-                try:
-                    doc = new_document(item)
-                except Exception as e:          # a bug or a pathological record: keep the record, go on
-                    self.counters.inc("dead_letter.normalize")
-                    yield beam.pvalue.TaggedOutput(DEAD_LETTER, dead_letter_row(
-                        item.source, item.position, "normalize", f"{type(e).__name__}: {e}",
-                        item.text[:4096].encode("utf-8", "replace")))
-                    continue
-                self.counters.inc("normalize.out")
-                yield doc
-        progress.add("read.bytes", max(0, (readable.metadata.size_in_bytes or 0) - done))
+                chunk.append(item)
+                size += len(item.raw) if isinstance(item, DeadLetter) else len(item.text)
+                if len(chunk) >= self.chunk_records or size >= CHUNK_MAX_BYTES:
+                    yield fkey, index, None if index in cached else chunk
+                    chunk, size, index = [], 0, index + 1
+        if chunk:
+            yield fkey, index, None if index in cached else chunk
+            index += 1
+        if self.cache is not None:
+            self.cache.write_count(fkey, index)
+        progress.add("read.bytes", max(0, (meta.size_in_bytes or 0) - done))
 
     def finish_bundle(self):
         progress.flush()
@@ -60,19 +71,20 @@ def _report_bytes(fh, done: int) -> int:
 
 
 class Read(beam.PTransform):
-    """patterns -> documents (main) + dead letters (tag 'dead_letter')."""
+    """input files -> chunks of records, spread over the workers."""
 
-    def __init__(self, patterns: list[str], max_record_bytes: int, html_main_content: bool):
+    def __init__(self, paths: list[str], max_record_bytes: int, html_main_content: bool, chunk_records: int,
+                 cache_root: str | None = None):
         super().__init__()
-        self.patterns = patterns
-        self.max_record_bytes = max_record_bytes
-        self.html_main_content = html_main_content
+        self.paths = paths
+        self.args = (max_record_bytes, html_main_content, chunk_records, cache_root)
 
     def expand(self, pbegin):
         return (pbegin
-                | "Patterns" >> beam.Create(self.patterns)
+                | "Patterns" >> beam.Create(self.paths)
                 | "Match" >> fileio.MatchAll()
                 | "Open" >> fileio.ReadMatches()
                 | "SpreadFiles" >> beam.Reshuffle()
-                | "Parse" >> beam.ParDo(ParseFileFn(self.max_record_bytes, self.html_main_content))
-                .with_outputs(DEAD_LETTER, main="docs"))
+                | "Parse" >> beam.ParDo(ParseFileFn(*self.args))
+                # a big file's chunks leave Parse in one bundle: redistribute them so every worker gets a share
+                | "SpreadChunks" >> beam.Reshuffle())

@@ -9,6 +9,8 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipeline import config
 from pipeline.stages.normalize import text_hash
 from pipeline.transforms.common import DEAD_LETTER, REJECTED
+from pipeline.transforms.documents import INPUT, Documents
+from pipeline.transforms.pii import TOTALS
 from pipeline.transforms.langid import LangId
 from pipeline.transforms.quality import Quality
 from pipeline.transforms.read import Read
@@ -33,12 +35,40 @@ def test_read_splits_records_and_dead_letters(tmp_path):
         f.write("{not json\n")
         f.write(json.dumps({"id": "b", "text": 7}) + "\n")
         f.write(json.dumps({"text": FR, "url": "http://x.fr/"}) + "\n")
+    cfg = config.load_config(overrides={"langid": {"enabled": False}, "quality": {"enabled": False},
+                                        "pii": {"enabled": False}})
     with beam.Pipeline(runner=FnApiRunner()) as p:
-        r = p | Read([str(path)], 10_000_000, True)
-        assert_that(r.docs | "Ids" >> beam.Map(lambda d: (d["source_id"], d["url"])),
+        chunks = p | Read([str(path)], 10_000_000, True, chunk_records=3)
+        assert_that(chunks | "Sizes" >> beam.Map(lambda c: (c[1], len(c[2]))), equal_to([(0, 3), (1, 1)]),
+                    label="chunks")
+        r = chunks | Documents(cfg, [], cache_root=None)
+        assert_that(r["kept"] | "Ids" >> beam.Map(lambda d: (d["source_id"], d["url"])),
                     equal_to([("a", None), ("3", "http://x.fr/")]), label="docs")
         assert_that(r[DEAD_LETTER] | "Pos" >> beam.Map(lambda d: (d["position"], d["stage"])),
                     equal_to([(1, "parse"), (2, "parse")]), label="dead")
+        assert_that(r[INPUT] | beam.combiners.Count.Globally(), equal_to([4]), label="input")
+
+
+MORE = ("Local businesses welcomed the plan, noting that longer opening hours bring more visitors to the "
+        "old market square. Several schools also asked whether students could use the reading rooms for "
+        "exam preparation, and the librarian promised an answer before the summer holidays begin.")
+
+
+def test_documents_runs_the_stages_in_order_on_a_chunk():
+    """normalize -> langid -> quality (line cleaning) -> pii on one chunk; each rejection names its stage."""
+    cfg = config.load_config()
+    from pipeline.stages.types import RawRecord
+    page = "Home\n" + EN + "\n" + MORE + " Write to clerk@example.org.\nAccept cookies"
+    records = [RawRecord(source="s", position=i, source_id=str(i), url=None, text=t)
+               for i, t in enumerate([page, FR, "x"])]
+    with beam.Pipeline(runner=FnApiRunner()) as p:
+        r = p | beam.Create([("f", 0, records)]) | Documents(cfg, config.quality_filters(cfg), cache_root=None)
+        assert_that(r["kept"] | "K" >> beam.Map(lambda d: (d["source_id"], d["lang"], "Home" in d["text"],
+                                                           "clerk@example.org" in d["text"], d["pii_counts"])),
+                    equal_to([("0", "en", False, False, {"email": 1})]), label="k")
+        assert_that(r[REJECTED] | "R" >> beam.Map(lambda d: (d["source_id"], d["drop_reasons"][0])),
+                    equal_to([("1", "langid.unwanted_language"), ("2", "langid.low_score")]), label="r")
+        assert_that(r[TOTALS], equal_to([{"email": 1}]), label="totals")
 
 
 def test_langid_keeps_english_and_rejects_french():

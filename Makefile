@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_bias_match.py
 	$(BIN)/python bench/bench_pii.py
 	$(BIN)/python bench/bench_trainer.py
+	$(BIN)/python bench/bench_resume.py
 
 # Winnow vs HF datatrove 0.10.1 on 20,000 derived web pages (about 25 min on 2 cores; datatrove gets its own
 # venv, bench/vs_datatrove/.venv): docs/s, per-core ratio, peak RSS, kept-doc agreement.

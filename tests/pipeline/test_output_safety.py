@@ -1,5 +1,6 @@
 """Never lose a user's data: what --output/--overwrite may touch, the swap that puts a run in place (killed at
 every step), one-line errors with exit 2, and clean-up after failed or interrupted runs."""
+import gzip
 import json
 import os
 import signal
@@ -102,6 +103,8 @@ def test_user_errors_are_one_line_with_exit_2(tmp_path, capsys, monkeypatch):
     (tmp_path / "tok.yaml").write_text(f"tokenize:\n  tokenizer: {tmp_path / 'bad.yaml'}\n")
     (tmp_path / "cfgdir").mkdir()
     (tmp_path / "empty.jsonl").write_text("")
+    with gzip.open(tmp_path / "nothing.jsonl.gz", "wb"):
+        pass
     cases = [
         (["--config", "bad.yaml"], "invalid YAML at line 3"),
         (["--config", "missing.yaml"], "no such file"),
@@ -114,6 +117,7 @@ def test_user_errors_are_one_line_with_exit_2(tmp_path, capsys, monkeypatch):
         (["--input", "empty.jsonl"], "the inputs are empty"),
         (["--input", "nothing-here/*.jsonl"], "matches no file"),
         (["--input", "bad.yaml"], "unsupported input file"),
+        (["--input", "nothing.jsonl.gz"], "the inputs hold no records"),        # runs, reads 0 records
     ]
     for extra, message in cases:
         argv = ["run", "--output", "out", *extra]
@@ -122,7 +126,14 @@ def test_user_errors_are_one_line_with_exit_2(tmp_path, capsys, monkeypatch):
         rc, err = winnow(capsys, *argv)
         assert rc == 2 and len(err) == 1 and message in err[0], (extra, err)
         assert err[0].startswith("winnow: ")
-    assert sorted(os.listdir(tmp_path)) == ["bad.yaml", "cfgdir", "data", "empty.jsonl", "tok.yaml"]
+    assert sorted(os.listdir(tmp_path)) == ["bad.yaml", "cfgdir", "data", "empty.jsonl", "nothing.jsonl.gz",
+                                            "tok.yaml"]
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.startswith("winnow ")
 
 
 def test_a_folder_input_is_read_recursively_with_or_without_slash(tmp_path):
@@ -224,12 +235,16 @@ def test_a_real_run_killed_before_and_after_its_swap(tmp_path):
 
 # ------------------------------------------------------------------ failures and interrupts clean up
 
-def test_interrupted_run_says_so_exits_130_and_leaves_nothing(tmp_path):
+@pytest.mark.parametrize("runner", ["direct", "dask"])
+def test_interrupted_run_says_so_exits_130_and_leaves_nothing(tmp_path, runner):
+    """Ctrl-C: one line, exit 130, no temporary output and no dask shuffle files (OUT.winnow-scratch) left."""
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "--output", str(out)], cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "--output", str(out), "--runner", runner,
+                             "--workers", "2"], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    while not os.path.exists(str(out) + outdir.TMP_SUFFIX) and time.time() < deadline:
+    started = str(out) + (outdir.SCRATCH_SUFFIX if runner == "dask" else outdir.TMP_SUFFIX)
+    while not os.path.exists(started) and time.time() < deadline:
         time.sleep(0.2)
     time.sleep(2)                        # inside the pipeline by now
     proc.send_signal(signal.SIGINT)

@@ -51,3 +51,9 @@ def test_accuracy_on_real_sentences(shared):
     for lang, texts in rows.items():
         acc = sum(p == lang for p, _ in m.predict(texts)) / len(texts)
         assert acc > 0.9, (lang, acc)
+
+
+def test_prepare_leaves_code_lines_out():
+    text = "Return the sorted list.\nsorted(iterable, /, *, key=None)\nif (a == b) {\n}\nIt is stable."
+    assert langid.prepare(text) == "Return the sorted list. It is stable."
+    assert langid.prepare("x = f(y);\n}") == "x = f(y); }"  # only code: all of it

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from types import ModuleType
 
-from pipeline.stages.quality import c4, c4_badwords, fineweb, gopher_quality, gopher_repetition, length
+from pipeline.stages.quality import boilerplate, c4, c4_badwords, fineweb, gopher_quality, gopher_repetition, length
 from pipeline.stages.quality.base import QualityResult
 
 __all__ = ["FILTERS", "PROFILES", "PROFILE_OVERRIDES", "QualityResult", "apply_filters", "default_thresholds",
@@ -16,7 +16,7 @@ __all__ = ["FILTERS", "PROFILES", "PROFILE_OVERRIDES", "QualityResult", "apply_f
 
 # Ordered registry: one line per filter.
 FILTERS: dict[str, ModuleType] = {
-    m.NAME: m for m in (length, c4, gopher_quality, gopher_repetition, fineweb, c4_badwords)
+    m.NAME: m for m in (length, boilerplate, c4, gopher_quality, gopher_repetition, fineweb, c4_badwords)
 }
 
 PROFILES: dict[str, list[str]] = {
@@ -27,6 +27,8 @@ PROFILES: dict[str, list[str]] = {
     # datatrove examples/fineweb.py: GopherRepetition, GopherQuality, C4Quality(filter_no_terminal_punct=
     # False), FineWebQuality, in that order.
     "fineweb": ["length", "gopher_repetition", "gopher_quality", "c4", "fineweb"],
+    # Winnow: boilerplate line removal for WET-like text, then the FineWeb chain on what is left.
+    "web": ["length", "boilerplate", "gopher_repetition", "gopher_quality", "c4", "fineweb"],
     "all": list(FILTERS),
 }
 
@@ -36,6 +38,17 @@ PROFILE_OVERRIDES: dict[str, dict[str, dict]] = {
     # follow the C4 paper (3 words per line, 5 sentences), not TFDS (5 and 3).
     "fineweb": {"c4": {"disabled_rules": ("no_terminal_punct",), "min_words_per_line": 3,
                        "min_sentences": 5}},
+    # FineWeb's settings, relaxed where technical documentation failed them (bench/bench_web_quality.py,
+    # 118 stdlib pydoc pages after boilerplate removal: p90 duplicate-line char fraction 0.20, duplicate
+    # 5-gram chars 0.19, 10-gram 0.14, FineWeb char_dup_ratio 0.29; "{" in any code sample).
+    "web": {"c4": {"disabled_rules": ("no_terminal_punct", "curly_bracket"), "min_words_per_line": 3,
+                   "min_sentences": 5},
+            "gopher_repetition": {"max_dup_line_frac": 0.40, "max_dup_para_frac": 0.40,
+                                  "max_dup_line_char_frac": 0.30, "max_dup_para_char_frac": 0.30,
+                                  "max_dup_5gram_char_frac": 0.30, "max_dup_6gram_char_frac": 0.29,
+                                  "max_dup_7gram_char_frac": 0.28, "max_dup_8gram_char_frac": 0.27,
+                                  "max_dup_9gram_char_frac": 0.26, "max_dup_10gram_char_frac": 0.25},
+            "fineweb": {"max_char_dup_ratio": 0.30}},
 }
 
 

@@ -15,7 +15,8 @@ GOOD = ("The committee met on Monday to discuss the budget and the plans for nex
 
 
 def test_registry_order_and_module_api():
-    assert list(FILTERS) == ["length", "c4", "gopher_quality", "gopher_repetition", "fineweb", "c4_badwords"]
+    assert list(FILTERS) == ["length", "boilerplate", "c4", "gopher_quality", "gopher_repetition", "fineweb",
+                             "c4_badwords"]
     for name, module in FILTERS.items():
         assert module.NAME == name
         th = default_thresholds(name)
@@ -28,7 +29,11 @@ def test_profiles():
     assert PROFILES["c4"] == ["length", "c4", "c4_badwords"]
     assert PROFILES["gopher"] == ["length", "gopher_quality", "gopher_repetition"]
     assert PROFILES["fineweb"] == ["length", "gopher_repetition", "gopher_quality", "c4", "fineweb"]
+    assert PROFILES["web"] == ["length", "boilerplate", "gopher_repetition", "gopher_quality", "c4", "fineweb"]
     assert PROFILES["all"] == list(FILTERS)
+    web = dict(profile_filters("web"))
+    assert web["c4"].disabled_rules == ("no_terminal_punct", "curly_bracket")
+    assert web["fineweb"].max_char_dup_ratio == 0.30 and web["boilerplate"] == default_thresholds("boilerplate")
     c4_th = dict(profile_filters("fineweb"))["c4"]
     assert c4_th.disabled_rules == ("no_terminal_punct",)
     assert (c4_th.min_words_per_line, c4_th.min_sentences) == (3, 5)

@@ -1,0 +1,312 @@
+"""Boilerplate line removal for WET-like text (one block a line): menus, link lists, legal notices, share
+bars, bylines, then jusText's stopword-density classifier with context (Pomikálek 2011, "Removing
+Boilerplate and Duplicate Content from Web Corpora", ch. 3; github.com/miso-belica/jusText core.py).
+Structural rules use language-neutral cues plus the small lists of boilerplate_words.py (en/de/fr/es/it/pl).
+Rejects a page with too little left (`boilerplate.no_main_text`). Removed lines: `boilerplate.line.<rule>`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipeline.stages.quality import boilerplate_words as BW
+from pipeline.stages.quality import words as W
+from pipeline.stages.quality.base import QualityResult, check_rule_names
+from pipeline.stages.types import Rejection
+
+NAME = "boilerplate"
+LINE_RULES = ("separator", "navigation", "link_list", "legal", "call_to_action", "share", "byline", "low_density")
+PAGE_RULES = ("no_main_text",)
+RULES = LINE_RULES + PAGE_RULES
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    # Winnow default: menu, share and byline entries are at most a few words ("Skip to content", "Share on
+    # Facebook", "Posted on 3 March 2020 by Jane Doe"); longer lines are left to low_density.
+    max_nav_words: int = 5
+    max_byline_words: int = 12
+    # Winnow default: a link list has >= 3 items of <= 4 words on average ("Home | News | Contact").
+    min_link_list_items: int = 3
+    max_link_list_item_words: float = 4.0
+    # Winnow default: cookie banners and footers are under ~80 words; a longer paragraph is main text.
+    max_legal_words: int = 80
+    # Winnow default: a call to action is a sentence or two ("Sign up for our newsletter to get ...");
+    # at 80 words, 3 paragraphs of main text on the trafilatura pages went (bench/bench_web_quality.py).
+    max_call_to_action_words: int = 40
+    # jusText length_low=70, length_high=200 (characters): below 70 a line is "short" and its neighbours
+    # decide; from 200 on, a line dense in stop words is "good".
+    short_line_length: int = 70
+    min_good_length: int = 200
+    # jusText stopwords_low=0.30 / stopwords_high=0.32 are for its long lists; ours are ~100 words, so
+    # lower. Winnow default from bench/bench_web_quality.py on the English trafilatura pages (main-text
+    # snippets kept / boilerplate snippets removed): 0.18/0.24 -> 90.6%/76.0%, 0.22/0.28 -> 89.8%/76.8%,
+    # 0.26/0.32 -> 86.6%/78.7%.
+    min_stopword_density: float = 0.22
+    min_good_stopword_density: float = 0.28
+    # jusText max_heading_distance=200: a short line this close (in characters) before a good line is a
+    # heading of it and counts as near-good.
+    max_heading_distance: int = 200
+    # Winnow default: a short line that is a sentence (>= this many words, ends with . ! ?, dense in stop
+    # words) counts as near-good, not short (lead sentences, captions).
+    min_sentence_words: int = 5
+    # Winnow default: with fewer words left the page has no main text (Gopher App. A needs 50 words, so
+    # such a page would not pass gopher_quality either; this names why).
+    min_main_words: int = 50
+    disabled_rules: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        check_rule_names(NAME, self.disabled_rules, RULES)
+
+
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_SEPARATORS_RE = re.compile(r"\s[|»›·•/>–—]\s|\s?[|»›·•]\s?")
+_MONTHS = ("jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|"
+           "august|september|october|november|december|januar|jänner|februar|märz|mai|juni|juli|oktober|"
+           "dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|"
+           "enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|"
+           "gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|stycznia|lutego|marca|"
+           "kwietnia|maja|czerwca|lipca|sierpnia|września|października|listopada|grudnia")
+_DATE_RE = re.compile(rf"\b(\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}|\d{{4}}-\d{{2}}-\d{{2}}|"
+                      rf"({_MONTHS})\.?\s+\d{{1,2}}(st|nd|rd|th)?,?\s+\d{{4}}|"
+                      rf"\d{{1,2}}(\.|st|nd|rd|th)?\s+(de\s+)?({_MONTHS})\.?,?\s+(de\s+)?\d{{4}})\b", re.I)
+_CODE_MARKS = frozenset("(){}[];<>")
+_SENTENCE_END = (".", "!", "?", ":", '"', "”", "…")
+_CODE_RE = re.compile(r"[{};]\s*$|^\s*(>>>|\$ |#include|def |class |import |from \S+ import|return\b)|"
+                      r"\w\([^)]*\)|[=<>!]=|->|::")
+
+
+def tokens(line: str) -> list[str]:
+    return _WORD_RE.findall(line.lower())
+
+
+# --- structural line rules: True means "remove this line" ---------------------------------------------
+
+def separator(line: str) -> bool:
+    """A line of only separator or bullet marks ("|", "* * *", "»", "----"); brackets and ";" stay (code)."""
+    return not any(c.isalnum() or c in _CODE_MARKS for c in line)
+
+
+def navigation(words: list[str], th: Thresholds) -> bool:
+    return 0 < len(words) <= th.max_nav_words and all(w in BW.NAV_WORDS for w in words)
+
+
+def link_list(line: str, th: Thresholds) -> bool:
+    items = [i for i in _SEPARATORS_RE.split(line) if i.strip()]
+    if len(items) < th.min_link_list_items:
+        return False
+    return sum(len(i.split()) for i in items) / len(items) <= th.max_link_list_item_words
+
+
+def legal(line: str, words: list[str], th: Thresholds) -> bool:
+    if len(words) > th.max_legal_words:
+        return False
+    low = line.lower()
+    if any(p in low for p in BW.LEGAL_PHRASES):
+        return True
+    return "cookie" in low and any(c in low for c in BW.COOKIE_CONTEXT)
+
+
+def call_to_action(line: str, words: list[str], th: Thresholds) -> bool:
+    return len(words) <= th.max_call_to_action_words and any(p in line.lower() for p in BW.CALL_TO_ACTION_PHRASES)
+
+
+_SHARE_FILLER = frozenset("this on via the it us article story post page link auf mit per diesen "
+                          "beitrag artikel seite plus".split())
+
+
+def share(words: list[str], th: Thresholds) -> bool:
+    return (0 < len(words) <= th.max_nav_words + 1 and all(w in BW.SHARE_WORDS for w in words)
+            and not all(w in _SHARE_FILLER for w in words))
+
+
+def byline(line: str, words: list[str], th: Thresholds) -> bool:
+    if len(words) > th.max_byline_words:
+        return False
+    date = _DATE_RE.search(line)
+    if line.lower().startswith(BW.BYLINE_STARTS) and (date or len(words) <= 6):
+        return True
+    # a bare date: nothing but the date, a time, a weekday or a few filler words around it
+    return date is not None and len(tokens(_DATE_RE.sub(" ", line))) <= 2
+
+
+# --- jusText density classifier with context -------------------------------------------------------------
+
+def headline(line: str, words: list[str]) -> bool:
+    """Title Case without an end mark ("Inside the White House, Doubts About War Begin"): a heading or a
+    teaser link, which its neighbours classify."""
+    if len(words) < 3 or line.endswith(_SENTENCE_END):
+        return False
+    return sum(w[0].isupper() for w in line.split() if w[0].isalpha()) >= 0.6 * len(words)
+
+
+def classify(line: str, words: list[str], stop: frozenset[str], th: Thresholds) -> str:
+    """jusText's initial class: short | good | neargood | bad. Code-like lines are short (context decides),
+    so code between prose paragraphs stays."""
+    if _CODE_RE.search(line) or headline(line, words):
+        return "short"
+    density = sum(w in stop for w in words) / max(len(words), 1)
+    if len(line) < th.short_line_length:
+        sentence = (len(words) >= th.min_sentence_words and line.endswith(_SENTENCE_END)
+                    and density >= th.min_stopword_density)
+        return "neargood" if sentence else "short"
+    if density >= th.min_good_stopword_density and len(line) >= th.min_good_length:
+        return "good"
+    return "neargood" if density >= th.min_stopword_density else "bad"
+
+
+def _neighbours(classes: list[str], skip: set[str]) -> tuple[list[str], list[str]]:
+    """For each index, the class of the nearest line before / after it whose class is not in `skip`;
+    "bad" at the edges (jusText)."""
+    prev, nxt, last = [], [None] * len(classes), "bad"
+    for c in classes:
+        prev.append(last)
+        last = c if c not in skip else last
+    last = "bad"
+    for i in range(len(classes) - 1, -1, -1):
+        nxt[i] = last
+        last = classes[i] if classes[i] not in skip else last
+    return prev, nxt
+
+
+def join_runs(lines: list[str], classes: list[str], th: Thresholds) -> list[str]:
+    """Consecutive near-good lines (blank lines between them allowed) that together reach min_good_length
+    characters are good: articles written one sentence a paragraph, and hard-wrapped prose."""
+    out, run = list(classes), []
+    for i, c in enumerate(classes + ["bad"]):
+        if c in ("neargood", "good"):
+            run.append(i)
+        elif c == "short" and i < len(lines) and not lines[i].strip():
+            continue
+        else:
+            if len(run) >= 2 and sum(len(lines[j]) for j in run) >= th.min_good_length:
+                for j in run:
+                    out[j] = "good"
+            run = []
+    return out
+
+
+def mark_headings(lines: list[str], classes: list[str], th: Thresholds) -> list[str]:
+    """jusText: a short line within max_heading_distance characters before a good line becomes near-good."""
+    out, distance = list(classes), None  # characters from the end of this line to the next good line
+    for i in range(len(lines) - 1, -1, -1):
+        if classes[i] == "good":
+            distance = 0
+        elif distance is not None:
+            if classes[i] in ("bad", "removed"):
+                distance = None
+            elif classes[i] == "short" and lines[i].strip() and distance <= th.max_heading_distance:
+                out[i] = "neargood"
+            if distance is not None:
+                distance += len(lines[i])
+    return out
+
+
+def revise(classes: list[str]) -> list[str]:
+    """jusText's context-sensitive pass: short lines, then near-good lines, take their neighbours' class.
+    Lines a structural rule removed ("removed") are bad neighbours of short lines, but a near-good line
+    looks past them (a lead paragraph under a byline and a share bar belongs to the article)."""
+    removed = [i for i, c in enumerate(classes) if c == "removed"]
+    classes = ["bad" if c == "removed" else c
+               for c in classes]
+    prev, nxt = _neighbours(classes, {"short", "neargood"})
+    prev_ng, nxt_ng = _neighbours(classes, {"short"})
+    out = list(classes)
+    for i, c in enumerate(classes):
+        if c != "short":
+            continue
+        pair = {prev[i], nxt[i]}
+        if pair == {"good"}:
+            out[i] = "good"
+        elif pair == {"bad"}:
+            out[i] = "bad"
+        else:  # one good, one bad: good only if the bad side has a near-good line in between
+            near = (prev[i] == "bad" and prev_ng[i] == "neargood") or (nxt[i] == "bad" and nxt_ng[i] == "neargood")
+            out[i] = "good" if near else "bad"
+    for i in removed:
+        out[i] = "removed"
+    prev, nxt = _neighbours(out, {"short", "neargood", "removed"})
+    for i, c in enumerate(out):
+        if c == "neargood":
+            out[i] = "bad" if prev[i] == nxt[i] == "bad" else "good"
+    return out
+
+
+def no_main_text(n_words: int, th: Thresholds) -> Rejection | None:
+    return Rejection(f"{NAME}.no_main_text", float(n_words)) if n_words < th.min_main_words else None
+
+
+def _structural_rule(line: str, words: list[str], th: Thresholds, off: set[str]) -> str | None:
+    if "separator" not in off and separator(line):
+        return "separator"
+    if "legal" not in off and legal(line, words, th):
+        return "legal"
+    if "call_to_action" not in off and call_to_action(line, words, th):
+        return "call_to_action"
+    if "navigation" not in off and navigation(words, th):
+        return "navigation"
+    if "share" not in off and share(words, th):
+        return "share"
+    if "byline" not in off and byline(line, words, th):
+        return "byline"
+    if "link_list" not in off and link_list(line, th):
+        return "link_list"
+    return None
+
+
+def wrapped(line: str, next_line: str) -> bool:
+    """True when `next_line` continues the sentence of `line` (hard-wrapped text: docs, e-mail, pydoc):
+    `line` has no end mark and `next_line` starts lowercase (after a pydoc "|" bar)."""
+    nxt = next_line.lstrip("| ")
+    return bool(line) and bool(nxt) and nxt[0].islower() and not line.endswith(_SENTENCE_END)
+
+
+def _units(lines: list[str], labels: list[str | None]) -> list[tuple[int, int]]:
+    """(start, end) line ranges: a hard-wrapped paragraph is one unit, any other line is its own."""
+    units, start = [], 0
+    for i in range(len(lines)):
+        last = i + 1 == len(lines) or labels[i] or labels[i + 1] or not wrapped(lines[i], lines[i + 1])
+        if last:
+            units.append((start, i + 1))
+            start = i + 1
+    return units
+
+
+def label_lines(lines: list[str], lang: str, th: Thresholds, off: set[str]) -> list[str | None]:
+    """The rule that removes each line, or None to keep it. Structural rules first; the density classifier
+    then classifies each unit (a line, or a hard-wrapped paragraph) and revises classes by context."""
+    stop = BW.STOP_WORDS.get(W.base_lang(lang))
+    labels = [_structural_rule(ln, tokens(ln), th, off) if ln.strip() else None for ln in lines]
+    if stop is None or "low_density" in off:
+        return labels
+    classes = ["removed" if rule else "short" for rule in labels]
+    for start, end in _units(lines, labels):
+        if labels[start] is None and lines[start].strip():
+            unit = " ".join(ln.lstrip("| ") for ln in lines[start:end])
+            classes[start:end] = [classify(unit, tokens(unit), stop, th)] * (end - start)
+    for i, c in enumerate(revise(mark_headings(lines, join_runs(lines, classes, th), th))):
+        if c == "bad" and labels[i] is None and lines[i].strip():
+            labels[i] = "low_density"
+    return labels
+
+
+def check(text: str, lang: str, th: Thresholds) -> QualityResult:
+    """Remove boilerplate lines; reject the page when fewer than min_main_words words are left."""
+    off = set(th.disabled_rules)
+    skipped = []
+    if W.base_lang(lang) not in BW.STOP_WORDS and "low_density" not in off:
+        skipped.append(f"{NAME}.low_density")  # no stop-word list for this language
+    lines = text.split("\n")
+    labels = label_lines(lines, lang, th, off)
+    kept = [ln for ln, rule in zip(lines, labels) if rule is None]
+    out = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+    n_words = W.n_words(W.split_words(out))
+    signals = {f"{NAME}.kept_line_frac": len(kept) / len(lines) if lines else 0.0,
+               f"{NAME}.n_main_words": float(n_words)}
+    if "no_main_text" not in off and (rejection := no_main_text(n_words, th)):
+        return QualityResult(text, rejection, signals, {}, skipped)
+    counts: dict[str, int] = {}
+    for rule in labels:
+        if rule is not None:
+            counts[f"{NAME}.line.{rule}"] = counts.get(f"{NAME}.line.{rule}", 0) + 1
+    return QualityResult(out, None, signals, counts, skipped)

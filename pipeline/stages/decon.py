@@ -20,6 +20,21 @@ m-gram (the whole item) plus an anchor (its first 8 words, in a small separate s
 are looked up in the anchors, and only where one hits is the whole m-word window checked. Items under 8 words are
 skipped and counted (`skipped_counts`).
 
+Coverage (lightly edited short items). One substituted word leaves an item of m < 2n words no clean n-gram run
+(two leave none below 3n), and eval items are often one sentence. So an item of fewer than `cover_max_tokens`
+words (default 3n: with at most 2 substitutions a longer item keeps a clean n-run) also adds its k-grams
+(`cover_k`, default 3) to a second table: parallel arrays sorted by (hash, item, offset) of uint64 k-gram hashes,
+uint32 item ids and uint16 word offsets in the item, plus each item's word count; no eval text. A k-gram found in
+more than `cover_max_df` (10) items is a stop-gram and left out. In a document, k-gram hits (Bloom filter, then
+the sorted array) are grouped by item and by alignment (document position - item offset; a substituted word keeps
+it, an inserted or merged word moves it by one, so hits within COVER_SLACK = 2 of each other are one band); an
+item is covered when, on one band, at least `cover_min_hits` (2) distinct grams of it cover MORE than
+`cover_fraction` (0.5) of its words. That bounds the window to about the item's length (no adding up of common
+grams over a long page), and exactly half an item (one common 4-5 word phrase of an 8-10 word item: the false
+positives measured on web pages) is not enough. Its span runs from where its first to where its last word would lie
+on that band. A covered item with no n-gram match in its span counts as one match (`DeconResult.covered`).
+Measured by bench/bench_decon.py.
+
 Hashes: each token once with xxh3_64, a window of L tokens as sum(h_j * B^(L-1-j)) + L*SALT mod 2^64, computed for
 every window at once from prefix sums of h_i * B^-i (B odd, so invertible mod 2^64). Stable across processes.
 """
@@ -33,7 +48,7 @@ import string
 import sys
 import unicodedata
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 
@@ -49,6 +64,13 @@ MIN_ITEM_TOKENS = 8            # GPT-3 App. C: minimum N of 8 on non-synthetic t
 WINDOW_CHARS = 200             # GPT-3 App. C; janitor window_to_remove = 200
 NORMALIZATION = "winnow-decon/1"   # bump when tokens() or the hash changes: old index files are then refused
 FORMAT = "winnow-decon-index"
+VERSION = 2                    # 2: + coverage k-grams of short items (cover_*); version 1 files are refused
+COVER_K = 3                    # k of the coverage grams of short items (0: no coverage index)
+COVER_MAX_TOKENS = None        # items of fewer words get coverage grams; None: 3 * n (0: none)
+COVER_MAX_DF = 10              # a coverage gram in more than this many items is a stop-gram: not indexed
+COVER_FRACTION = 0.5           # an item is covered when hits cover more than this fraction of its words ...
+COVER_MIN_HITS = 2             # ... from at least this many distinct coverage grams of it ...
+COVER_SLACK = 2                # ... on one alignment (doc position - item offset, drifting <= this between hits)
 EVAL_SUFFIXES = (".jsonl", ".jsonl.gz")
 INDEX_SUFFIX = ".npz"
 
@@ -70,6 +92,13 @@ class DeconConfig:
     mode: str = "drop"                    # "drop": reject the doc; "remove": cut the matched spans out
     min_matches: int = 1                  # act on a doc with at least this many matched n-grams
     window_chars: int = WINDOW_CHARS      # "remove" mode: characters also removed on each side of a match
+    # Lightly edited short items (see the module doc, "Coverage"): build-time cover_k, cover_max_tokens,
+    # cover_max_df; check-time cover_fraction, cover_min_hits.
+    cover_k: int = COVER_K                # 0: no coverage grams (n-grams and whole short items only)
+    cover_max_tokens: int | None = COVER_MAX_TOKENS   # items of fewer words get coverage grams; None: 3 * n
+    cover_max_df: int = COVER_MAX_DF      # coverage grams found in more items than this are not indexed
+    cover_fraction: float = COVER_FRACTION
+    cover_min_hits: int = COVER_MIN_HITS
 
     def __post_init__(self):
         object.__setattr__(self, "sets", tuple(self.sets))
@@ -82,6 +111,23 @@ class DeconConfig:
                              f"min_item_tokens={self.min_item_tokens}")
         if self.min_matches < 1 or self.window_chars < 0:
             raise ValueError("decon: min_matches must be >= 1 and window_chars >= 0")
+        _check_cover(self.cover_k, self.cover_max_tokens, self.cover_max_df, self.min_item_tokens)
+        _check_cover_match(self.cover_fraction, self.cover_min_hits)
+
+
+def _check_cover(k: int, max_tokens: int | None, max_df: int, min_item_tokens: int) -> None:
+    if not 0 <= k <= min_item_tokens:
+        raise ValueError(f"decon: need 0 <= cover_k <= min_item_tokens, got cover_k={k}, "
+                         f"min_item_tokens={min_item_tokens}")
+    if max_tokens is not None and not 0 <= max_tokens <= 1 << 16:
+        raise ValueError(f"decon: cover_max_tokens must be None or in [0, 65536], got {max_tokens}")
+    if max_df < 1:
+        raise ValueError(f"decon: cover_max_df must be >= 1, got {max_df}")
+
+
+def _check_cover_match(fraction: float, min_hits: int) -> None:
+    if not 0 < fraction <= 1 or min_hits < 1:
+        raise ValueError(f"decon: need 0 < cover_fraction <= 1 and cover_min_hits >= 1, got {fraction}, {min_hits}")
 
 
 class _HashSet:
@@ -97,12 +143,16 @@ class _HashSet:
         top = hashes >> self.shift
         np.bitwise_or.at(self.bitmap, top >> np.uint64(3), np.left_shift(1, (top & np.uint64(7)).astype(np.uint8)))
 
+    def maybe(self, h: np.ndarray) -> np.ndarray:
+        """Positions in `h` that pass the Bloom filter (every member does; ~1/16 of the others)."""
+        top = h >> self.shift
+        return np.flatnonzero((self.bitmap[top >> np.uint64(3)] >> (top & np.uint64(7)).astype(np.uint8)) & 1)
+
     def contains(self, h: np.ndarray) -> np.ndarray:
         out = np.zeros(len(h), bool)
         if not len(self.hashes):
             return out
-        top = h >> self.shift
-        maybe = np.flatnonzero((self.bitmap[top >> np.uint64(3)] >> (top & np.uint64(7)).astype(np.uint8)) & 1)
+        maybe = self.maybe(h)
         if len(maybe):
             pos = np.minimum(np.searchsorted(self.hashes, h[maybe]), len(self.hashes) - 1)
             out[maybe] = self.hashes[pos] == h[maybe]
@@ -120,6 +170,12 @@ class DeconIndex:
     item_counts: dict[str, int]       # per source: texts indexed
     skipped_counts: dict[str, int]    # per source: texts under min_item_tokens words, not indexed
     normalization: str = NORMALIZATION
+    # Coverage grams of the short items (module doc, "Coverage"): parallel arrays sorted by (hash, item, offset).
+    cover_k: int = 0                  # k; 0: none
+    cover_hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))   # k-gram hash
+    cover_items: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))    # its item id
+    cover_offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))  # its word offset in the item
+    cover_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint32))  # by item id: words
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -128,11 +184,16 @@ class DeconIndex:
     def _sets(self) -> tuple[_HashSet, _HashSet]:
         return _HashSet(self.hashes), _HashSet(self.anchors)
 
+    @cached_property
+    def _cover_set(self) -> _HashSet:
+        return _HashSet(self.cover_hashes)   # sorted, with repeats (a gram of several items): Bloom + searchsorted
+
     def fingerprint(self) -> str:
         """A short digest of what `check` depends on (for cache keys)."""
         h = hashlib.blake2b(self.hashes.tobytes(), digest_size=16)
-        h.update(self.anchors.tobytes())
-        h.update(json.dumps([self.n, self.lengths, self.anchor_lengths, self.normalization]).encode())
+        for a in (self.anchors, self.cover_hashes, self.cover_items, self.cover_offsets, self.cover_lengths):
+            h.update(a.tobytes())
+        h.update(json.dumps([self.n, self.lengths, self.anchor_lengths, self.normalization, self.cover_k]).encode())
         return h.hexdigest()
 
 
@@ -140,8 +201,9 @@ class DeconIndex:
 class DeconResult:
     text: str                      # "remove" mode: the text without the matched spans; else the input
     rejection: Rejection | None    # "drop" mode and matches >= min_matches: decon.contaminated (value: matches)
-    matches: int                   # windows (n-grams, or whole short items) found in the index
+    matches: int                   # windows (n-grams, or whole short items) found in the index, + covered items
     removed_chars: int             # characters of the input removed ("remove" mode)
+    covered: int = 0               # short items found by coverage alone (no n-gram match in their span; in `matches`)
 
 
 # --- normalization and hashing -----------------------------------------------------------------------------
@@ -242,13 +304,20 @@ def _read_records(path: Path):
 
 
 def build_index(paths, n: int = DEFAULT_N, text_fields=None, *,
-                min_item_tokens: int = MIN_ITEM_TOKENS) -> DeconIndex:
+                min_item_tokens: int = MIN_ITEM_TOKENS, cover_k: int = COVER_K,
+                cover_max_tokens: int | None = COVER_MAX_TOKENS, cover_max_df: int = COVER_MAX_DF) -> DeconIndex:
     """Index the eval items of JSONL(.gz) files: each string field (or each of `text_fields`) is one item.
 
     An item of n words or more adds its n-grams; one of m words, min_item_tokens <= m < n, adds itself whole
     (an m-gram) and its first min_item_tokens words as an anchor; a shorter one is skipped (and counted).
+    An item of fewer than `cover_max_tokens` words (None: 3 * n) also adds its `cover_k`-grams, with its id and
+    their offsets, for coverage; grams found in more than `cover_max_df` items are left out (stop-grams).
     """
-    DeconConfig(n=n, min_item_tokens=min_item_tokens)   # validates n and min_item_tokens
+    DeconConfig(n=n, min_item_tokens=min_item_tokens, cover_k=cover_k, cover_max_tokens=cover_max_tokens,
+                cover_max_df=cover_max_df)   # validates them
+    cover_max = 3 * n if cover_max_tokens is None else cover_max_tokens
+    cover_k = cover_k if cover_max > 0 else 0
+    cover: list[np.ndarray] = []          # per covered item: its k-gram hashes
     grams, anchors, lengths, sources, items, skipped = [], [], set(), [], {}, {}
     for path in map(Path, paths):
         name = _source_name(path)
@@ -278,6 +347,8 @@ def build_index(paths, n: int = DEFAULT_N, text_fields=None, *,
                         grams.append(_windows(s, len(th)))
                         anchors.append(_window_at(s, np.zeros(1, np.int64), min_item_tokens))
                         lengths.add(len(th))
+                    if cover_k and len(th) < cover_max:
+                        cover.append(_windows(s, cover_k))
         except (OSError, EOFError, UnicodeDecodeError, ValueError) as e:   # JSONDecodeError is a ValueError
             raise ValueError(f"decon: cannot read eval set {path}: {e}") from None
         if n_records == 0:
@@ -285,22 +356,50 @@ def build_index(paths, n: int = DEFAULT_N, text_fields=None, *,
         if text_fields is not None and n_with_fields == 0:
             raise ValueError(f"decon: no record of {path} has any of the fields {', '.join(text_fields)}")
     return DeconIndex(n, _unique(grams), _unique(anchors), tuple(sorted(lengths)),
-                      (min_item_tokens,) if anchors else (), tuple(sources), items, skipped)
+                      (min_item_tokens,) if anchors else (), tuple(sources), items, skipped,
+                      cover_k=cover_k, **_cover_arrays(cover, cover_k, cover_max_df))
 
 
 def _unique(parts: list[np.ndarray]) -> np.ndarray:
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.uint64)
 
 
+def _cover_arrays(cover: list[np.ndarray], k: int, max_df: int) -> dict[str, np.ndarray]:
+    """The cover_* arrays of items whose k-gram hashes (by offset) are `cover` (item id = list position), sorted
+    by (hash, item, offset), without the grams found in more than `max_df` items."""
+    if not cover:
+        return {}
+    h = np.concatenate(cover)
+    i = np.repeat(np.arange(len(cover), dtype=np.uint32), [len(c) for c in cover])
+    o = np.concatenate([np.arange(len(c), dtype=np.uint16) for c in cover])
+    order = np.lexsort((o, i, h))
+    h, i, o = h[order], i[order], o[order]
+    if len(h):
+        new_hash = np.r_[True, h[1:] != h[:-1]]
+        new_pair = new_hash | np.r_[True, i[1:] != i[:-1]]
+        group = np.cumsum(new_hash) - 1
+        df = np.bincount(group[new_pair])            # distinct items per gram
+        keep = df[group] <= max_df
+        h, i, o = h[keep], i[keep], o[keep]
+    lengths = np.array([len(c) + k - 1 for c in cover], np.uint32)   # an m-word item has m - k + 1 k-grams
+    return {"cover_hashes": h, "cover_items": i, "cover_offsets": o, "cover_lengths": lengths}
+
+
+_COVER_ARRAYS = {"cover_hashes": np.uint64, "cover_items": np.uint32, "cover_offsets": np.uint16,
+                 "cover_lengths": np.uint32}
+
+
 def save_index(idx: DeconIndex, path) -> None:
-    """Write `idx` as .npz: uint64 arrays `hashes` and `anchors` and a JSON header (no eval text)."""
-    header = {"format": FORMAT, "version": 1, "n": idx.n, "lengths": list(idx.lengths),
+    """Write `idx` as .npz: uint64 arrays `hashes` and `anchors`, the cover_* arrays (hashes, item ids, offsets,
+    item lengths) and a JSON header (no eval text)."""
+    header = {"format": FORMAT, "version": VERSION, "n": idx.n, "lengths": list(idx.lengths),
               "anchor_lengths": list(idx.anchor_lengths), "sources": list(idx.sources),
               "item_counts": idx.item_counts, "skipped_counts": idx.skipped_counts,
               "normalization": idx.normalization, "unicode": unicodedata.unidata_version,
-              "count": len(idx), "anchor_count": len(idx.anchors)}
+              "count": len(idx), "anchor_count": len(idx.anchors), "cover_k": idx.cover_k,
+              "cover_count": len(idx.cover_hashes), "cover_item_count": len(idx.cover_lengths)}
     with open(path, "wb") as f:   # a file object: np.savez would append ".npz" to a name without it
-        np.savez(f, hashes=idx.hashes, anchors=idx.anchors,
+        np.savez(f, hashes=idx.hashes, anchors=idx.anchors, **{a: getattr(idx, a) for a in _COVER_ARRAYS},
                  header=np.frombuffer(json.dumps(header).encode(), np.uint8))
 
 
@@ -316,22 +415,58 @@ def load_index(path) -> DeconIndex:
             hashes, anchors = z["hashes"], z["anchors"]
             if not isinstance(header, dict) or header.get("format") != FORMAT:
                 raise ValueError(f"no {FORMAT!r} header")
+            if header.get("version") != VERSION:
+                raise ValueError(f"it is format version {header.get('version')!r}, this Winnow reads version "
+                                 f"{VERSION} (coverage grams of short items): rebuild it from the eval sets")
             if header.get("normalization") != NORMALIZATION:
                 raise ValueError(f"it was built with normalization {header.get('normalization')!r}, this Winnow "
                                  f"uses {NORMALIZATION!r}: rebuild it from the eval sets")
             if not (_sorted_unique_uint64(hashes, header["count"])
                     and _sorted_unique_uint64(anchors, header["anchor_count"])):
                 raise ValueError("its hashes are not sorted unique uint64 arrays of the header's length")
+            cover = {a: z[a] for a in _COVER_ARRAYS}
+            _check_cover_arrays(cover, header)
             return DeconIndex(int(header["n"]), hashes, anchors, tuple(header["lengths"]),
                               tuple(header["anchor_lengths"]), tuple(header["sources"]),
-                              dict(header["item_counts"]), dict(header["skipped_counts"]))
+                              dict(header["item_counts"]), dict(header["skipped_counts"]),
+                              cover_k=int(header["cover_k"]), **cover)
     except (OSError, EOFError, KeyError, ValueError, AttributeError, TypeError, zipfile.BadZipFile) as e:
         # a .npy file loads as an array, which is no context manager (AttributeError/TypeError)
         raise ValueError(f"decon: {path} is not a usable Winnow decon index: {e}") from None
 
 
+def _check_cover_arrays(cover: dict[str, np.ndarray], header: dict) -> None:
+    h, i, o, lengths = (cover[a] for a in _COVER_ARRAYS)
+    if any(a.dtype != t or a.ndim != 1 for a, t in zip(cover.values(), _COVER_ARRAYS.values())):
+        raise ValueError("its cover_* arrays are not 1-d arrays of the expected types")
+    if not (len(h) == len(i) == len(o) == header["cover_count"] and len(lengths) == header["cover_item_count"]):
+        raise ValueError("its cover_* arrays are not of the header's lengths")
+    k = header["cover_k"]
+    if not isinstance(k, int) or k < 0 or (len(h) and not k) or np.any(h[1:] < h[:-1]):
+        raise ValueError("its cover_* arrays are not sorted by hash, or cover_k is wrong")
+    if len(h) and (int(i.max()) >= len(lengths) or np.any(o.astype(np.int64) + k > lengths[i])):
+        raise ValueError("its cover_* item ids or offsets are out of range")
+
+
+def _merge_cover(indexes: list[DeconIndex]) -> dict:
+    with_cover = [i for i in indexes if len(i.cover_lengths)]
+    if not with_cover:
+        return {}
+    if len({i.cover_k for i in with_cover}) > 1:
+        raise ValueError(f"decon: cannot merge indexes with different cover_k: "
+                         f"{sorted({i.cover_k for i in with_cover})}")
+    base = np.cumsum([0] + [len(i.cover_lengths) for i in with_cover[:-1]])
+    h = np.concatenate([i.cover_hashes for i in with_cover])
+    items = np.concatenate([i.cover_items + np.uint32(b) for i, b in zip(with_cover, base)])
+    o = np.concatenate([i.cover_offsets for i in with_cover])
+    order = np.lexsort((o, items, h))
+    return {"cover_k": with_cover[0].cover_k, "cover_hashes": h[order], "cover_items": items[order],
+            "cover_offsets": o[order], "cover_lengths": np.concatenate([i.cover_lengths for i in with_cover])}
+
+
 def merge(indexes: list[DeconIndex]) -> DeconIndex:
-    """One index holding every gram of `indexes` (all built with the same n)."""
+    """One index holding every gram of `indexes` (all built with the same n, and cover_k where they have
+    coverage grams; stop-grams stay those of each build)."""
     if len({i.n for i in indexes}) > 1:
         raise ValueError(f"decon: cannot merge indexes with different n: {sorted({i.n for i in indexes})}")
     counts = [{}, {}]
@@ -342,21 +477,27 @@ def merge(indexes: list[DeconIndex]) -> DeconIndex:
     return DeconIndex(indexes[0].n, _unique([i.hashes for i in indexes]), _unique([i.anchors for i in indexes]),
                       tuple(sorted({x for i in indexes for x in i.lengths})),
                       tuple(sorted({x for i in indexes for x in i.anchor_lengths})),
-                      tuple(s for i in indexes for s in i.sources), *counts)
+                      tuple(s for i in indexes for s in i.sources), *counts, **_merge_cover(indexes))
 
 
 def load_sets(specs: list[str], n: int = DEFAULT_N, *, text_fields=None,
-              min_item_tokens: int = MIN_ITEM_TOKENS) -> DeconIndex:
-    """One index from eval sets (.jsonl, .jsonl.gz) and prebuilt indexes (.npz), merged; their n must be `n`."""
+              min_item_tokens: int = MIN_ITEM_TOKENS, cover_k: int = COVER_K,
+              cover_max_tokens: int | None = COVER_MAX_TOKENS, cover_max_df: int = COVER_MAX_DF) -> DeconIndex:
+    """One index from eval sets (.jsonl, .jsonl.gz) and prebuilt indexes (.npz), merged; their n must be `n`
+    (and their cover_k `cover_k`, where they have coverage grams)."""
     if not specs:
         raise ValueError("decon: no eval set given")
     eval_sets = [s for s in specs if str(s).endswith(EVAL_SUFFIXES)]
-    indexes = [build_index(eval_sets, n, text_fields, min_item_tokens=min_item_tokens)] if eval_sets else []
+    indexes = [build_index(eval_sets, n, text_fields, min_item_tokens=min_item_tokens, cover_k=cover_k,
+                           cover_max_tokens=cover_max_tokens, cover_max_df=cover_max_df)] if eval_sets else []
     for spec in specs:
         if str(spec).endswith(INDEX_SUFFIX):
             idx = load_index(spec)
             if idx.n != n:
                 raise ValueError(f"decon: index {spec} was built with n={idx.n}, but n={n} is configured")
+            if len(idx.cover_lengths) and idx.cover_k != cover_k:
+                raise ValueError(f"decon: index {spec} was built with cover_k={idx.cover_k}, but cover_k={cover_k} "
+                                 f"is configured")
             indexes.append(idx)
         elif spec not in eval_sets:
             raise ValueError(f"decon: {spec}: expected an eval set ({', '.join(EVAL_SUFFIXES)}) or an index "
@@ -366,11 +507,25 @@ def load_sets(specs: list[str], n: int = DEFAULT_N, *, text_fields=None,
 
 # --- per document ------------------------------------------------------------------------------------------
 
+_NONE = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
 def find(text: str, idx: DeconIndex) -> tuple[np.ndarray, np.ndarray]:
     """(start, end) token positions (in `tokens(text)`) of every n-gram or whole short item found in the index."""
     th = _token_hashes(tokens(text))
+    return _find(th, _prefix(th), idx)
+
+
+def find_covered(text: str, idx: DeconIndex, *, fraction: float = COVER_FRACTION,
+                 min_hits: int = COVER_MIN_HITS) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) token positions of every short item covered in `text` (see the module doc, "Coverage")."""
+    _check_cover_match(fraction, min_hits)
+    th = _token_hashes(tokens(text))
+    return _covered(_prefix(th), len(th), idx, fraction, min_hits)
+
+
+def _find(th: np.ndarray, s: np.ndarray, idx: DeconIndex) -> tuple[np.ndarray, np.ndarray]:
     grams, anchors = idx._sets
-    s = _prefix(th)
     found = []
     if len(th) >= idx.n:
         starts = np.flatnonzero(grams.contains(_windows(s, idx.n)))
@@ -386,8 +541,72 @@ def find(text: str, idx: DeconIndex) -> tuple[np.ndarray, np.ndarray]:
                 starts = starts[grams.contains(_window_at(s, starts, length))]
                 found.append((starts, starts + length))
     if not found:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return _NONE
     return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+
+
+def _covered(s: np.ndarray, t: int, idx: DeconIndex, fraction: float, min_hits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spans of the covered items in a document of `t` tokens with prefix sums `s`: its k-grams are looked up
+    (Bloom, then the sorted hash array, each hit expanded to the (item, offset) rows of that gram); an item hit
+    often enough is then checked exactly, one alignment (diagonal: doc position - item offset) band at a time."""
+    k = idx.cover_k
+    if not k or t < k or not len(idx.cover_hashes):
+        return _NONE
+    w = _windows(s, k)
+    pos = idx._cover_set.maybe(w)
+    if not len(pos):
+        return _NONE
+    hashes = idx.cover_hashes
+    lo = np.searchsorted(hashes, w[pos], "left")
+    cnt = np.searchsorted(hashes, w[pos], "right") - lo
+    hit = cnt > 0
+    if not hit.any():
+        return _NONE
+    pos, lo, cnt = pos[hit], lo[hit], cnt[hit]
+    rows = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(int(cnt.sum()))
+    pos = np.repeat(pos, cnt)
+    items = idx.cover_items[rows]
+    # Prefilter: more than fraction * m words covered takes at least that many / k distinct grams.
+    uniq, counts = np.unique(items, return_counts=True)
+    m = idx.cover_lengths[uniq].astype(np.int64)
+    need = np.maximum(min_hits, np.ceil((np.floor(fraction * m + 1e-9) + 1) / k).astype(np.int64))
+    cand = np.flatnonzero(counts >= need)
+    if not len(cand):
+        return _NONE
+    starts, ends = [], []
+    offsets = idx.cover_offsets[rows].astype(np.int64)
+    for c in cand.tolist():
+        sel = np.flatnonzero(items == uniq[c])
+        span = _best_alignment(pos[sel], offsets[sel], int(m[c]), k, t, fraction, min_hits)
+        if span is not None:
+            starts.append(span[0])
+            ends.append(span[1])
+    if not starts:
+        return _NONE
+    return np.array(starts, np.int64), np.array(ends, np.int64)
+
+
+def _best_alignment(pos: np.ndarray, off: np.ndarray, m: int, k: int, t: int, fraction: float,
+                    min_hits: int) -> tuple[int, int] | None:
+    """The token span of one item of `m` words in the document, if its hits (doc positions `pos`, item offsets
+    `off`) on one alignment band cover more than fraction * m of its words with >= min_hits distinct grams: from the
+    first to the last hit, widened to where the item's first and last words would lie on that alignment."""
+    diag = pos - off
+    order = np.argsort(diag, kind="stable")
+    diag, pos, off = diag[order], pos[order], off[order]
+    cuts = np.flatnonzero(np.diff(diag) > COVER_SLACK) + 1
+    bounds = np.r_[0, cuts, len(diag)]
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        o = np.unique(off[a:b])
+        if len(o) < min_hits:
+            continue
+        words = np.zeros(m, bool)
+        words[(o[:, None] + np.arange(k)).ravel()] = True
+        if words.sum() > fraction * m + 1e-9:
+            start = min(int(pos[a:b].min()), max(0, int(diag[a])))
+            end = max(int(pos[a:b].max()) + k, min(t, int(diag[b - 1]) + m))
+            return start, end
+    return None
 
 
 def _token_spans(text: str) -> list[tuple[int, int]]:
@@ -424,21 +643,31 @@ def _remove(text: str, starts: np.ndarray, ends: np.ndarray, window: int) -> tup
 
 
 def check(text: str, idx: DeconIndex, *, mode: str = "drop", min_matches: int = 1,
-          window_chars: int = WINDOW_CHARS) -> DeconResult:
+          window_chars: int = WINDOW_CHARS, cover_fraction: float = COVER_FRACTION,
+          cover_min_hits: int = COVER_MIN_HITS) -> DeconResult:
     """Count the eval n-grams in `text`; at `min_matches` or more, reject it ("drop") or cut them out ("remove").
 
     "remove" follows GPT-3 App. C: each match goes with `window_chars` characters on both sides (GPT-3 and the
     janitor: 200). GPT-3 then dropped pieces under 200 characters and documents cut into more than 10 pieces; we
     keep every piece (joined by newlines) and leave short documents to the length filters; "drop" with
-    `min_matches` is the whole-document rule.
+    `min_matches` is the whole-document rule. A short item found by coverage (`cover_fraction`,
+    `cover_min_hits`: module doc, "Coverage") and by no n-gram counts as one match; its span is removed too.
     """
     if mode not in MODES:
         raise ValueError(f"decon.mode: {mode!r} is not one of {', '.join(MODES)}")
-    starts, ends = find(text, idx)
-    matches = len(starts)
+    _check_cover_match(cover_fraction, cover_min_hits)
+    th = _token_hashes(tokens(text))
+    s = _prefix(th)
+    starts, ends = _find(th, s, idx)
+    cstarts, cends = _covered(s, len(th), idx, cover_fraction, cover_min_hits)
+    # an item counts once: a covered span holding an n-gram (or whole-item) match adds no match
+    covered = sum(not np.any((starts < b) & (ends > a)) for a, b in zip(cstarts.tolist(), cends.tolist()))
+    matches = len(starts) + covered
     if matches == 0 or matches < min_matches:
-        return DeconResult(text, None, matches, 0)
+        return DeconResult(text, None, matches, 0, covered)
     if mode == "drop":
-        return DeconResult(text, Rejection(f"{NAME}.contaminated", matches), matches, 0)
+        return DeconResult(text, Rejection(f"{NAME}.contaminated", matches), matches, 0, covered)
+    if covered:
+        starts, ends = np.concatenate([starts, cstarts]), np.concatenate([ends, cends])
     cleaned, removed = _remove(text, starts, ends, window_chars)
-    return DeconResult(cleaned, None, matches, removed)
+    return DeconResult(cleaned, None, matches, removed, covered)

@@ -85,6 +85,19 @@ QA = [
      "Why did she repeat it?"),
 ]
 SHORT = "Who painted the ceiling of the Sistine Chapel in Rome?"   # 10 words: indexed whole
+# One-sentence items (8-20 words), found lightly edited by coverage (one substituted word, case, punctuation).
+SENTENCES = [
+    "Which river flows through the city of Cairo on its way to the sea?",
+    "Name the author of the novel about a white whale and its captain.",
+    "How many legs does a spider have?",                   # 7 words: skipped
+    "The glacier retreated nearly two kilometers in the last forty years.",
+    "What colour do you get when you mix blue and yellow paint together?",
+    "Our teacher kept a small turtle named Oscar in a glass tank by the window.",
+    "Which metal is liquid at room temperature and was once used in thermometers?",
+    "At the end of the day the tired farmer counts his sheep twice.",
+    "The treaty was signed in a railway carriage in a forest north of Paris.",
+]
+COVERED = [s for s in SENTENCES if len(s.split()) >= 8]
 TINY = "Capital of Peru?"                                          # 3 words: skipped
 
 HOST = ("Welcome to our community garden blog. This week we finally repaired the greenhouse roof after the winter "
@@ -117,12 +130,18 @@ def write_jsonl(path, records, gz=False):
 def eval_path(tmp_path_factory):
     records = [{"id": f"q{i}", "question": q, "answer": a} for i, (q, a) in enumerate(QA)]
     records += [{"id": "short", "question": SHORT, "answer": "Michelangelo"}, {"id": "tiny", "question": TINY}]
+    records += [{"id": f"s{i}", "question": s} for i, s in enumerate(SENTENCES)]
     return write_jsonl(tmp_path_factory.mktemp("eval") / "qa_test.jsonl.gz", records, gz=True)
 
 
 @pytest.fixture(scope="module")
 def idx(eval_path):
     return build_index([eval_path])
+
+
+@pytest.fixture(scope="module")
+def ngram_idx(eval_path):
+    return build_index([eval_path], cover_k=0)   # n-grams and whole short items only
 
 
 def inject(item, host=HOST):
@@ -169,10 +188,33 @@ def test_window_hash_is_the_polynomial_and_stable():
 def test_build_index_counts(idx):
     assert idx.n == 13 and idx.sources == ("qa_test",)
     # every question and the short one are indexed; answers under 8 words, ids and TINY are skipped
-    assert idx.item_counts == {"qa_test": len(QA) + 1}
-    assert idx.skipped_counts["qa_test"] == 2 * len(QA) + 2 + 1 + 1 - sum(len(a.split()) >= 8 for _, a in QA)
-    assert idx.lengths == (10,) and idx.anchor_lengths == (8,) and len(idx.anchors) == 1
+    assert idx.item_counts == {"qa_test": len(QA) + 1 + len(COVERED)}
+    assert idx.skipped_counts["qa_test"] == (2 * len(QA) + 2 + 1 + 1 - sum(len(a.split()) >= 8 for _, a in QA)
+                                             + 2 * len(SENTENCES) - len(COVERED))   # ids, the 7-word sentence
+    short = [s for s in COVERED + [SHORT] if len(s.split()) < 13]          # indexed whole, with an anchor
+    assert list(idx.lengths) == sorted({len(s.split()) for s in short})
+    assert idx.anchor_lengths == (8,) and len(idx.anchors) == len(short)
     assert idx.hashes.dtype == np.uint64 and np.all(idx.hashes[1:] > idx.hashes[:-1])
+
+
+def test_build_index_cover_arrays(idx):
+    # every item of fewer than 3n = 39 words gets its 3-grams (minus stop-grams: none in so few items)
+    lengths = sorted(len(t.split()) for t in [q for q, _ in QA] + [SHORT] + COVERED if len(t.split()) < 39)
+    assert idx.cover_k == 3 and sorted(idx.cover_lengths.tolist()) == lengths
+    assert len(idx.cover_hashes) == len(idx.cover_items) == len(idx.cover_offsets) <= sum(m - 2 for m in lengths)
+    assert (idx.cover_hashes.dtype, idx.cover_items.dtype, idx.cover_offsets.dtype) == (np.uint64, np.uint32,
+                                                                                        np.uint16)
+    assert np.all(idx.cover_hashes[1:] >= idx.cover_hashes[:-1])
+    assert np.all(idx.cover_offsets.astype(int) + 3 <= idx.cover_lengths[idx.cover_items])
+    small = build_index([write_jsonl_tmp([{"q": SENTENCES[0]}, {"q": SENTENCES[0]}])], cover_max_df=1)
+    assert len(small.cover_lengths) == 2 and len(small.cover_hashes) == 0     # every gram in 2 items: stop-grams
+    assert len(build_index([write_jsonl_tmp([{"q": SENTENCES[0]}])], cover_max_tokens=0).cover_hashes) == 0
+
+
+def write_jsonl_tmp(records):
+    import tempfile
+    from pathlib import Path
+    return write_jsonl(Path(tempfile.mkdtemp()) / "items.jsonl", records)
 
 
 @pytest.mark.parametrize("i", range(len(QA)))
@@ -189,10 +231,54 @@ def test_edited_item_is_found(idx, i):
     assert result.rejection is not None and result.rejection.reason == "decon.contaminated"
 
 
-def test_short_item_is_found_whole(idx):
-    assert check(f"Quiz night! {SHORT.upper()} Answers on Monday.", idx).matches == 1
-    assert check("Quiz night! Who painted the ceiling of the Sistine Chapel?", idx).matches == 0   # 8 of 10 words
+def test_short_item_is_found_whole(idx, ngram_idx):
+    for index in (idx, ngram_idx):
+        result = check(f"Quiz night! {SHORT.upper()} Answers on Monday.", index)
+        assert result.matches == 1 and result.covered == 0       # found whole: coverage adds no second match
+    partial = "Quiz night! Who painted the ceiling of the Sistine Chapel?"   # 8 of 10 words
+    assert check(partial, ngram_idx).matches == 0
+    assert check(partial, idx).covered == 1                     # a light edit, found by coverage
     assert check(inject(TINY), idx).matches == 0      # skipped at build: too short to tell from chance
+
+
+def edit_short(item, i):
+    """One substituted word (not the first or last), case, punctuation and whitespace changes."""
+    words = item.split()
+    k = 1 + i % (len(words) - 2)
+    words[k] = "zebra"
+    return " ".join(w.upper() if j % 3 == 0 else w for j, w in enumerate(words)).replace("?", " ?!").replace(
+        ",", "").replace(" ", "\n", 1)
+
+
+@pytest.mark.parametrize("i", range(len(COVERED)))
+def test_edited_short_item_is_found_by_coverage(idx, ngram_idx, i):
+    doc = inject(edit_short(COVERED[i], i))
+    assert check(doc, ngram_idx).matches == 0            # a substitution leaves no clean 13-word run
+    result = check(doc, idx)
+    assert result.covered == 1 and result.rejection == Rejection("decon.contaminated", result.matches)
+    assert check(doc, idx, cover_fraction=0.95).covered == 0
+    starts, ends = decon.find_covered(doc, idx)
+    assert len(starts) == 1 and ends[0] - starts[0] == len(decon.tokens(COVERED[i]))
+
+
+def test_edited_short_item_remove_mode(idx):
+    item = COVERED[2]
+    doc = inject(edit_short(item, 2))
+    result = check(doc, idx, mode="remove", window_chars=0)
+    assert result.covered == 1 and check(result.text, idx).matches == 0
+    # the whole item goes, its edited ends included: as the verbatim item does
+    assert result.text == check(inject(item), idx, mode="remove", window_chars=0).text
+
+
+@pytest.mark.parametrize("text", [
+    "At the end of the day, kids all went home happy.",     # 6 of an item's 13 words: one common phrase
+    "The farmer sold his sheep. " + "At the market the price was good. " * 20 + "Counts were done twice a day.",
+    "Which river is the longest? The one on the way to the sea, in the city, said the guide.",
+    "The painting of the ceiling took four years; the chapel in Rome is named for Pope Sixtus.",
+])
+def test_no_false_positive_from_common_phrases(idx, text):
+    result = check(text, idx)
+    assert result.matches == 0 and result.covered == 0 and result.text == text
 
 
 @pytest.mark.parametrize("text", UNRELATED)
@@ -201,9 +287,11 @@ def test_no_false_positive(idx, text):
     assert result.matches == 0 and result.rejection is None and result.text == text
 
 
-def test_twelve_shared_words_are_not_a_match(idx):
+def test_twelve_shared_words_are_not_a_match(idx, ngram_idx):
     words = QA[0][0].split()
-    assert check(" ".join(words[:12]) + " zebra " + " ".join(words[13:24]), idx).matches == 0
+    doc = " ".join(words[:12]) + " zebra " + " ".join(words[13:24])
+    assert check(doc, ngram_idx).matches == 0
+    assert check(doc, idx).covered == 1                 # 23 of its 33 words, one substituted: coverage finds it
 
 
 def test_min_matches(idx):
@@ -259,23 +347,42 @@ def test_index_round_trip(idx, tmp_path):
     for i in (0, 7):
         assert check(inject(QA[i][0]), loaded).matches == check(inject(QA[i][0]), idx).matches
     assert check(SHORT, loaded).matches == 1
-
+    assert loaded.cover_k == idx.cover_k
+    for name in ("cover_hashes", "cover_items", "cover_offsets", "cover_lengths"):
+        assert np.array_equal(getattr(loaded, name), getattr(idx, name))
+        assert getattr(loaded, name).dtype == getattr(idx, name).dtype
+    assert b"glacier" not in path.read_bytes()
+    doc = inject(edit_short(COVERED[0], 0))
+    assert check(doc, loaded).covered == 1
 
 def _bad_files(tmp_path, idx):
     (tmp_path / "text.npz").write_text("hello, not an index\n")
     np.save(tmp_path / "array.npy", idx.hashes)
     np.savez(tmp_path / "other.npz", x=np.arange(3))
+    cover = {a: getattr(idx, a) for a in ("cover_hashes", "cover_items", "cover_offsets", "cover_lengths")}
     np.savez(tmp_path / "wrong_header.npz", hashes=idx.hashes, anchors=idx.anchors,
              header=np.frombuffer(b'{"format": "something-else"}', np.uint8))
     save_index(idx, tmp_path / "good.npz")
     (tmp_path / "truncated.npz").write_bytes((tmp_path / "good.npz").read_bytes()[:200])
     header = json.loads(np.load(tmp_path / "good.npz")["header"].tobytes())
-    np.savez(tmp_path / "unsorted.npz", hashes=idx.hashes[::-1].copy(), anchors=idx.anchors,
+    np.savez(tmp_path / "unsorted.npz", hashes=idx.hashes[::-1].copy(), anchors=idx.anchors, **cover,
              header=np.frombuffer(json.dumps(header).encode(), np.uint8))
-    np.savez(tmp_path / "old_norm.npz", hashes=idx.hashes, anchors=idx.anchors,
+    np.savez(tmp_path / "old_norm.npz", hashes=idx.hashes, anchors=idx.anchors, **cover,
              header=np.frombuffer(json.dumps({**header, "normalization": "other/0"}).encode(), np.uint8))
+    v1 = {k: v for k, v in header.items() if not k.startswith("cover")}     # a version-1 file: no cover arrays
+    np.savez(tmp_path / "version1.npz", hashes=idx.hashes, anchors=idx.anchors,
+             header=np.frombuffer(json.dumps({**v1, "version": 1}).encode(), np.uint8))
+    np.savez(tmp_path / "cover_unsorted.npz", hashes=idx.hashes, anchors=idx.anchors,
+             **{**cover, "cover_hashes": cover["cover_hashes"][::-1].copy()},
+             header=np.frombuffer(json.dumps(header).encode(), np.uint8))
+    np.savez(tmp_path / "cover_offsets.npz", hashes=idx.hashes, anchors=idx.anchors,
+             **{**cover, "cover_offsets": cover["cover_offsets"] + np.uint16(60)},
+             header=np.frombuffer(json.dumps(header).encode(), np.uint8))
+    np.savez(tmp_path / "cover_missing.npz", hashes=idx.hashes, anchors=idx.anchors,
+             header=np.frombuffer(json.dumps(header).encode(), np.uint8))
     return ["text.npz", "array.npy", "other.npz", "wrong_header.npz", "truncated.npz", "unsorted.npz",
-            "old_norm.npz", "missing.npz"]
+            "old_norm.npz", "missing.npz", "version1.npz", "cover_unsorted.npz", "cover_offsets.npz",
+            "cover_missing.npz"]
 
 
 def test_bad_index_file_is_a_value_error(idx, tmp_path):
@@ -283,6 +390,8 @@ def test_bad_index_file_is_a_value_error(idx, tmp_path):
         with pytest.raises(ValueError, match="not a usable Winnow decon index") as err:
             load_index(tmp_path / name)
         assert name in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(ValueError, match="format version 1, this Winnow reads version 2.*rebuild"):
+        load_index(tmp_path / "version1.npz")
 
 
 def test_load_sets_merges_eval_sets_and_indexes(idx, eval_path, tmp_path):
@@ -293,6 +402,16 @@ def test_load_sets_merges_eval_sets_and_indexes(idx, eval_path, tmp_path):
     assert len(merged) == len(idx) + len(build_index([other]))
     assert check(UNRELATED[3], merged).rejection is not None
     assert check(inject(QA[0][0]), merged).rejection is not None and check(SHORT, merged).matches == 1
+    # coverage item ids of the second part are shifted past the first's
+    extra = write_jsonl(tmp_path / "extra2.jsonl", [{"text": "The lighthouse keeper fed three grey cats every morning "
+                                                              "at seven."}])
+    save_index(build_index([extra]), tmp_path / "extra2.npz")
+    merged = load_sets([str(eval_path), str(tmp_path / "extra2.npz")], 13)
+    assert len(merged.cover_lengths) == len(idx.cover_lengths) + 1
+    assert check("The lighthouse keeper fed three zebra cats every morning at seven!", merged).covered == 1
+    assert check(inject(edit_short(COVERED[2], 2)), merged).covered == 1
+    with pytest.raises(ValueError, match="cover_k=3, but cover_k=4"):
+        load_sets([str(tmp_path / "extra2.npz")], 13, cover_k=4)
 
 
 def test_load_sets_refuses_mismatched_n_and_unknown_files(eval_path, tmp_path):
@@ -329,9 +448,14 @@ def test_empty_index_and_empty_text(tmp_path):
 
 def test_config_validation():
     assert DeconConfig(sets=["a.jsonl"]).sets == ("a.jsonl",)
-    for bad in ({"mode": "cut"}, {"n": 0}, {"min_item_tokens": 14}, {"min_matches": 0}, {"window_chars": -1}):
+    for bad in ({"mode": "cut"}, {"n": 0}, {"min_item_tokens": 14}, {"min_matches": 0}, {"window_chars": -1},
+                {"cover_k": 9}, {"cover_k": -1}, {"cover_max_tokens": -1}, {"cover_max_df": 0},
+                {"cover_fraction": 0}, {"cover_fraction": 1.5}, {"cover_min_hits": 0}):
         with pytest.raises(ValueError):
             DeconConfig(**bad)
     empty = decon.DeconIndex(13, np.zeros(0, np.uint64), np.zeros(0, np.uint64), (), (), (), {}, {})
     with pytest.raises(ValueError, match="mode"):
         check("x", empty, mode="cut")
+    with pytest.raises(ValueError, match="cover_fraction"):
+        check("x", empty, cover_fraction=2)
+    assert check(HOST, empty).matches == 0 and check(HOST, empty).covered == 0

@@ -5,6 +5,7 @@ Flags Winnow does not know are passed to Beam's PipelineOptions (e.g. --direct_n
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from importlib import resources
@@ -88,6 +89,33 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--profile", default="all", help="quality profile to probe (default: all filters)")
     pr.add_argument("--output", default=None, help="also write the rows as JSON Lines here")
     pr.add_argument("--top", type=int, default=20, help="rows to print")
+    q = sub.add_parser("quality", help="the learned quality classifier")
+    qsub = q.add_subparsers(dest="quality_cmd", required=True)
+    qt = qsub.add_parser("train", help="train a fastText quality classifier (DCLM recipe), report held-out "
+                         "precision / recall / AUC, write a model card", allow_abbrev=False)
+    qt.add_argument("--positive", action="append", required=True, metavar="GLOB",
+                    help="high-quality texts: .jsonl[.gz] (--text-field) or .txt[.gz] (one doc a line); repeatable")
+    qt.add_argument("--negative", action="append", required=True, metavar="GLOB", help="low-quality texts; repeatable")
+    qt.add_argument("--out", required=True, help="model file to write (.ftz quantized, .bin with --no-quantize)")
+    qt.add_argument("--text-field", default="text")
+    qt.add_argument("--seed", type=int, default=1)
+    qt.add_argument("--holdout", type=float, default=0.1, help="held-out fraction (default 0.1)")
+    qt.add_argument("--epoch", type=int, default=5)
+    qt.add_argument("--max-docs", type=int, default=None, help="at most this many docs per class")
+    qt.add_argument("--bucket", type=int, default=2_000_000, help="hashed word-bigram buckets (DCLM: 2M)")
+    qt.add_argument("--dim", type=int, default=100, help="vector size (DCLM: 100)")
+    qt.add_argument("--no-quantize", action="store_true")
+    qt.add_argument("--overwrite", action="store_true", help="replace an existing model file")
+    d = sub.add_parser("decon", help="benchmark decontamination")
+    dsub = d.add_subparsers(dest="decon_cmd", required=True)
+    db = dsub.add_parser("build", help="hash the n-grams of eval sets into an index (uint64 hashes only: no eval "
+                         "text) for decon.sets", allow_abbrev=False)
+    db.add_argument("--input", action="append", required=True, metavar="GLOB", help="eval sets, .jsonl[.gz]")
+    db.add_argument("--out", required=True, help="index file to write (.npz)")
+    db.add_argument("--n", type=int, default=13, help="n-gram length (default 13, GPT-3)")
+    db.add_argument("--text-field", action="append", default=None, metavar="FIELD",
+                    help="record fields that are eval items (default: every string field); repeatable")
+    db.add_argument("--overwrite", action="store_true", help="replace an existing index file")
     rp = sub.add_parser("report", help="(re)write the data card OUT/report/index.html of a finished run")
     rp.add_argument("out")
     c = sub.add_parser("config", help="configuration")
@@ -111,6 +139,60 @@ def _bias_probe(args) -> int:
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
             f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    return 0
+
+
+def _globs(patterns: list[str], flag: str) -> list[str]:
+    import glob
+    found = sorted({p for pat in patterns for p in glob.glob(pat, recursive=True) if os.path.isfile(p)})
+    if not found:
+        raise UsageError(f"{flag} {' '.join(patterns)}: no such file")
+    return found
+
+
+def _new_file(path: str, overwrite: bool) -> None:
+    if os.path.isdir(path):
+        raise UsageError(f"--out {path} is a folder; name a file")
+    if os.path.exists(path) and not overwrite:
+        raise UsageError(f"--out {path} exists; pass --overwrite to replace it")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise UsageError(f"--out {path}: no folder {parent}")
+
+
+def _quality_train(args) -> int:
+    from pipeline.stages import classifier_train
+    pos, neg = _globs(args.positive, "--positive"), _globs(args.negative, "--negative")
+    _new_file(args.out, args.overwrite)
+    if not 0 < args.holdout < 1:
+        raise UsageError(f"--holdout must be in (0, 1) (got {args.holdout})")
+    try:
+        m = classifier_train.train(pos, neg, args.out, text_field=args.text_field, seed=args.seed,
+                                   holdout=args.holdout, epoch=args.epoch, max_docs=args.max_docs,
+                                   bucket=args.bucket, dim=args.dim,
+                                   quantize=not args.no_quantize)
+    except ValueError as e:
+        raise UsageError(str(e).splitlines()[0]) from None
+    print(json.dumps(m, indent=2, sort_keys=True, default=str))
+    print(f"wrote {args.out} and its model card {args.out}.card.md")
+    return 0
+
+
+def _decon_build(args) -> int:
+    from pipeline.stages import decon
+    paths = _globs(args.input, "--input")
+    if not args.out.endswith(".npz"):
+        raise UsageError(f"--out {args.out}: an index file name ends in .npz")
+    _new_file(args.out, args.overwrite)
+    try:
+        idx = decon.build_index(paths, args.n, args.text_field)
+        tmp = args.out + ".winnow-tmp.npz"
+        decon.save_index(idx, tmp)
+        os.replace(tmp, args.out)
+    except ValueError as e:
+        raise UsageError(str(e).splitlines()[0]) from None
+    print(f"wrote {args.out}: {len(idx):,} hashed {args.n}-grams of {sum(idx.item_counts.values()):,} items "
+          f"from {len(paths)} file(s); skipped (too short): {sum(idx.skipped_counts.values()):,}")
     return 0
 
 
@@ -217,6 +299,10 @@ def _dispatch(args, extra: list[str], argv: list[str]) -> int:
         return 0
     if args.cmd == "bias":
         return _bias_probe(args)
+    if args.cmd == "quality":
+        return _quality_train(args)
+    if args.cmd == "decon":
+        return _decon_build(args)
     if args.cmd == "index":
         from pipeline.index import build_index
         build_index(args.out, args.index, args.runner, extra, args.overwrite)

@@ -38,11 +38,34 @@ class LangIdConfig:
 
 
 @dataclass(frozen=True)
+class UrlFilterSection:
+    enabled: bool = False
+    block: list = field(default_factory=list)    # UT1 category folders or list files
+    allow: list = field(default_factory=list)
+
+    def stage_config(self):
+        from pipeline.stages.urlfilter import UrlFilterConfig
+        return UrlFilterConfig(enabled=self.enabled, block=tuple(self.block), allow=tuple(self.allow))
+
+
+@dataclass(frozen=True)
+class ClassifierSection:
+    enabled: bool = True
+    model: Optional[str] = None               # None = the bundled model (pipeline/resources/quality_model)
+    label: Optional[str] = None               # None = __label__hq
+    threshold: Optional[float] = None         # drop docs scoring below
+    keep_top_fraction: Optional[float] = None  # or keep this fraction of the best-scoring docs
+    buckets: int = 10
+    batch_size: int = 512
+
+
+@dataclass(frozen=True)
 class QualityConfig:
     enabled: bool = True
     profile: str = "fineweb"
     filters: Optional[list] = None            # None = the profile's list, in the profile's order
     thresholds: dict = field(default_factory=dict)   # filter name -> {threshold: value} overrides
+    classifier: ClassifierSection = field(default_factory=ClassifierSection)
 
 
 @dataclass(frozen=True)
@@ -67,9 +90,44 @@ class NearDedupConfig:
 
 
 @dataclass(frozen=True)
+class LineDedupSection:
+    enabled: bool = True
+    max_docs: int = 10
+    min_chars: int = 1
+
+    def stage_config(self):
+        from pipeline.stages.dedup.lines import LineDedupConfig
+        return LineDedupConfig(enabled=self.enabled, max_docs=self.max_docs, min_chars=self.min_chars)
+
+
+@dataclass(frozen=True)
 class DedupConfig:
+    line: LineDedupSection = field(default_factory=LineDedupSection)
     exact: ExactDedupConfig = field(default_factory=ExactDedupConfig)
     near: NearDedupConfig = field(default_factory=NearDedupConfig)
+
+
+@dataclass(frozen=True)
+class DeconSection:
+    enabled: bool = False
+    sets: list = field(default_factory=list)  # eval sets: JSONL files and/or indexes from `winnow decon build`
+    n: int = 13
+    text_fields: Optional[list] = None
+    min_item_tokens: int = 8
+    mode: str = "drop"
+    min_matches: int = 1
+    window_chars: int = 200
+    cover_k: int = 3
+    cover_max_tokens: Optional[int] = None
+    cover_max_df: int = 10
+    cover_fraction: float = 0.5
+    cover_min_hits: int = 2
+
+    def stage_config(self):
+        from pipeline.stages.decon import DeconConfig
+        d = dataclasses.asdict(self)
+        return DeconConfig(**{**d, "sets": tuple(self.sets),
+                              "text_fields": tuple(self.text_fields) if self.text_fields is not None else None})
 
 
 @dataclass(frozen=True)
@@ -150,9 +208,11 @@ class TrainConfig:
 @dataclass(frozen=True)
 class Config:
     input: InputConfig = field(default_factory=InputConfig)
+    url_filter: UrlFilterSection = field(default_factory=UrlFilterSection)
     langid: LangIdConfig = field(default_factory=LangIdConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     pii: PiiSection = field(default_factory=PiiSection)
+    decon: DeconSection = field(default_factory=DeconSection)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
     bias: BiasConfig = field(default_factory=BiasConfig)
@@ -276,6 +336,32 @@ def validate(cfg: Config) -> None:
         cfg.pii.stage_config()
     except ValueError as e:
         raise ConfigError(f"config key {e}") from None
+    for name, section in (("decon", cfg.decon), ("dedup.line", cfg.dedup.line), ("url_filter", cfg.url_filter)):
+        try:
+            section.stage_config()
+        except (ValueError, TypeError) as e:
+            raise ConfigError(f"config section '{name}': {e}") from None
+    for key, paths in (("decon.sets", cfg.decon.sets if cfg.decon.enabled else []),
+                       ("url_filter.block", cfg.url_filter.block if cfg.url_filter.enabled else []),
+                       ("url_filter.allow", cfg.url_filter.allow if cfg.url_filter.enabled else []),
+                       ("quality.classifier.model", [cfg.quality.classifier.model or ""][:1]
+                        if cfg.quality.classifier.enabled and cfg.quality.classifier.model else [])):
+        for path in paths:
+            if "://" not in str(path) and not os.path.exists(path):
+                raise ConfigError(f"config key '{key}': no such file or folder {path}")
+    if cfg.decon.enabled and not cfg.decon.sets:
+        raise ConfigError("config key 'decon.sets' is empty: name eval sets (JSONL) or indexes (winnow decon build)")
+    if cfg.url_filter.enabled and not (cfg.url_filter.block or cfg.url_filter.allow):
+        raise ConfigError("config key 'url_filter.block' is empty: name UT1 category folders or list files")
+    c = cfg.quality.classifier
+    if c.threshold is not None and c.keep_top_fraction is not None:
+        raise ConfigError("config keys 'quality.classifier.threshold' and 'keep_top_fraction' exclude each other")
+    if c.threshold is not None and not 0 <= c.threshold <= 1:
+        raise ConfigError("config key 'quality.classifier.threshold' must be in [0, 1]")
+    if c.keep_top_fraction is not None and not 0 < c.keep_top_fraction <= 1:
+        raise ConfigError("config key 'quality.classifier.keep_top_fraction' must be in (0, 1]")
+    if c.buckets < 1 or c.batch_size < 1:
+        raise ConfigError("config keys 'quality.classifier.buckets' and 'batch_size' must be >= 1")
     n = cfg.dedup.near
     if not 0 < n.threshold < 1:
         raise ConfigError("config key 'dedup.near.threshold' must be in (0, 1)")

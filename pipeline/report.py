@@ -30,7 +30,7 @@ TOP_CLUSTERS = 10
 TOP_LANGS = 20
 MAX_SHARD_ROWS = 40
 LENGTH_EDGES = np.logspace(0, 8, 81)   # n_chars bins: 10 per decade, 1 to 10^8, fixed so batches add up
-SECTIONS = (("summary", "Summary"), ("funnel", "Funnel"), ("drops", "Drop reasons"),
+SECTIONS = (("summary", "Summary"), ("funnel", "Funnel"), ("drops", "Drop reasons"), ("cleaning", "Cleaning"),
             ("languages", "Languages"), ("lengths", "Document lengths"), ("duplicates", "Duplicates"),
             ("pii", "PII"), ("bias", "Bias ledger"), ("representation", "Representation"),
             ("tokens", "Tokens and shards"), ("config", "Config and versions"))
@@ -381,6 +381,51 @@ def duplicates_section(card: Card, m: dict, clusters: dict, stats: dict) -> None
                  table(["cluster (smallest doc_id)", "size", "survivor (kept)", "survivor URL"], top))
 
 
+def cleaning_section(card: Card, m: dict) -> None:
+    """What was cut out of kept pages (line dedup, line rules), the quality classifier, decontamination, URLs."""
+    card.section("cleaning")
+    counters = m.get("counters") or {}
+    ld = m.get("line_dedup") or {}
+    if ld.get("enabled"):
+        card.add("<h3>Cross-document line dedup</h3>", muted(
+            f"A normalized line in more than {ld.get('max_docs')} distinct documents is kept in one document only."),
+            table(["documents cleaned", "lines removed", "characters removed"],
+                  [[ld.get("docs_cleaned", 0), ld.get("removed_lines", 0), ld.get("removed_chars", 0)]]))
+    else:
+        card.add(muted("Cross-document line dedup was disabled in this run."))
+    rules = sorted(((k, v) for k, v in counters.items() if ".line." in k and not k.startswith("dedup.")),
+                   key=lambda kv: (-kv[1], kv[0]))
+    if rules:
+        card.add("<h3>Lines removed from kept documents, by rule</h3>",
+                 table(["rule", "lines"], [[k, v] for k, v in rules[:TOP]]))
+    qc = m.get("quality_classifier") or {}
+    if qc.get("enabled"):
+        cut = (f"drops below {qc['threshold']}" if qc.get("threshold") is not None else
+               f"keeps the top {fmt_pct(qc['keep_top_fraction'])}" if qc.get("keep_top_fraction") is not None
+               else "scores only (drops nothing)")
+        card.add("<h3>Quality classifier</h3>", muted(
+            f"Model {qc.get('model')} (sha256 {str(qc.get('sha256'))[:12]}), label {qc.get('label')}: {cut}. "
+            "Documents scored, by score bucket (quality_bucket in docs/):"))
+        counts = qc.get("bucket_counts") or []
+        n = len(counts)
+        if sum(counts):
+            card.add(table(["bucket", "score", "documents"],
+                           [[i, f"{i / n:.2f}-{(i + 1) / n:.2f}", c] for i, c in enumerate(counts)]))
+        else:
+            card.add(muted("No per-bucket counts (this runner does not report counters to the driver)."))
+    d = m.get("decon") or {}
+    if d.get("enabled"):
+        card.add("<h3>Benchmark decontamination</h3>", muted(
+            f"{d.get('n')}-gram overlap with {len(d.get('sets') or [])} eval set(s), mode {d.get('mode')}."),
+            table(["set"], [[x] for x in d.get("sets") or []]),
+            table(["documents checked", "dropped (contaminated)", "cleaned (spans cut)", "characters cut"],
+                  [[d.get("checked", 0), d.get("contaminated_docs", 0), d.get("docs_cleaned", 0),
+                    d.get("removed_chars", 0)]]))
+    url = {k: v for k, v in (m.get("rejected") or {}).items() if k.startswith("url.")}
+    if url:
+        card.add("<h3>URL block lists</h3>", table(["reason", "documents"], sorted(url.items())))
+
+
 def pii_section(card: Card, m: dict) -> None:
     card.section("pii")
     p = m.get("pii") or {}
@@ -524,6 +569,7 @@ def write_report(out_dir: str, name: str | None = None) -> str:
     summary(card, m)
     funnel_section(card, m)
     drops_section(card, m, dead_letter_errors(out_dir, m))
+    cleaning_section(card, m)
     languages_section(card, stats["langs"])
     lengths_section(card, stats)
     duplicates_section(card, m, clusters, stats)

@@ -24,6 +24,7 @@ from pipeline.errors import GateError, RunError  # noqa: F401  (re-exported: cal
 from pipeline.io import chunk_cache, files, outdir
 from pipeline.stages import tokenize as tokenize_stage
 from pipeline.stages.dedup import lsh
+from pipeline.transforms.classifier import TopFractionCut
 from pipeline.transforms.common import DEAD_LETTER, REJECTED
 from pipeline.transforms.dedup import ExactDedup, ResolveExactCopies
 from pipeline.transforms.near_dedup import CLUSTERS, UNCONVERGED, NearDedup
@@ -61,6 +62,10 @@ def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None, cache_root=
     # normalize, langid, quality and pii, one chunk of records at a time (each chunk cached for resume)
     r = chunks | "Documents" >> Documents(cfg, config_mod.quality_filters(cfg), cache_root)
     docs, rejected, dead = r["kept"], [r[REJECTED]], [r[DEAD_LETTER]]
+    clf = cfg.quality.classifier
+    if clf.enabled and clf.keep_top_fraction is not None:
+        c = docs | "QualityTopFraction" >> TopFractionCut(clf.keep_top_fraction)
+        docs, rejected = c.kept, rejected + [c[REJECTED]]
     clusters = None
     # counted independently of the outcomes, so the invariant input == kept + rejected + dead_letter can fail
     input_count = r[DOC_INPUT]
@@ -102,10 +107,7 @@ def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None, cache_root=
     rejects = (rejected or [p | "NoRejects" >> beam.Create([])]) | "AllRejects" >> beam.Flatten()
     dead_letter = dead | "AllDeadLetters" >> beam.Flatten()
     if cfg.bias.enabled:
-        order = ((["langid"] if cfg.langid.enabled else [])
-                 + ([n for n, _ in config_mod.quality_filters(cfg)] if cfg.quality.enabled else [])
-                 + (["pii"] if cfg.pii.enabled else []) + (["exact_dedup"] if cfg.dedup.exact.enabled else [])
-                 + (["near_dedup"] if cfg.dedup.near.enabled else []))
+        order = filter_order(cfg)
         g = cfg.bias.gate
         b = (kept, rejects) | "BiasLedger" >> BiasLedger(order, cfg.bias.lexicon, g.max_ratio, g.min_docs)
         done.append(b[LEDGER] | "WriteLedger" >> beam.ParDo(WriteTableFn(
@@ -130,6 +132,17 @@ def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None, cache_root=
                 | "GatherCounts" >> beam.combiners.ToDict()
                 | "WriteCounts" >> beam.ParDo(WriteJson(files.join(out_dir, COUNTS_FILE))))
     return done
+
+
+def filter_order(cfg) -> list[str]:
+    """The stages that can remove a document, in pipeline order (the bias ledger's filters)."""
+    return ((["url"] if cfg.url_filter.enabled else []) + (["langid"] if cfg.langid.enabled else [])
+            + ([n for n, _ in config_mod.quality_filters(cfg)] if cfg.quality.enabled else [])
+            + (["quality_classifier"] if cfg.quality.classifier.enabled and (
+                cfg.quality.classifier.threshold is not None or cfg.quality.classifier.keep_top_fraction is not None)
+               else [])
+            + (["pii"] if cfg.pii.enabled else []) + (["decon"] if cfg.decon.enabled else [])
+            + (["exact_dedup"] if cfg.dedup.exact.enabled else []) + (["near_dedup"] if cfg.dedup.near.enabled else []))
 
 
 def make_pipeline(runner: str | None, beam_args: list[str]) -> beam.Pipeline:
@@ -222,16 +235,29 @@ def funnel(manifest: dict) -> list[tuple[str, int]]:
     rows = [("input records", manifest["input_records"])]
     left = manifest["input_records"] - manifest["dead_letter"]
     rows.append(("parsed (- dead letter)", left))
-    for stage, prefixes in (("langid", ("langid.",)), ("quality", None), ("pii", ("pii.",)),
-                            ("exact dedup", ("dedup.exact",)), ("near dedup", ("dedup.near",))):
+    named = (("url filter", ("url.",)), ("langid", ("langid.",)), ("quality", None),
+             ("quality classifier", ("quality_classifier.",)), ("pii", ("pii.",)), ("decon", ("decon.",)),
+             ("exact dedup", ("dedup.exact",)), ("near dedup", ("dedup.near",)))
+    others = tuple(p for _, ps in named if ps for p in ps)
+    c = manifest.get("config") or {}
+    off = {"url filter": not (c.get("url_filter") or {}).get("enabled", False),
+           "quality classifier": not _classifier_drops((c.get("quality") or {}).get("classifier") or {}),
+           "decon": not (c.get("decon") or {}).get("enabled", False)}
+    for stage, prefixes in named:
+        if off.get(stage) and not any(k.startswith(prefixes) for k in rej):
+            continue
         if prefixes is None:
-            n = sum(v for k, v in rej.items() if not k.startswith(("langid.", "dedup.", "pii.")))
+            n = sum(v for k, v in rej.items() if not k.startswith(others))
         else:
             n = sum(v for k, v in rej.items() if k.startswith(prefixes))
         left -= n
         rows.append((f"after {stage}", left))
     rows.append(("kept", manifest["kept"]))
     return rows
+
+
+def _classifier_drops(c: dict) -> bool:
+    return bool(c.get("enabled")) and (c.get("threshold") is not None or c.get("keep_top_fraction") is not None)
 
 
 def print_funnel(manifest: dict, out=sys.stdout) -> None:
@@ -558,6 +584,39 @@ def _near_params(cfg) -> dict:
             "hash": "minhash.hash_shingle"}
 
 
+def _line_dedup_summary(cfg, counters) -> dict:
+    c = cfg.dedup.line
+    return {"enabled": c.enabled, "max_docs": c.max_docs, "min_chars": c.min_chars,
+            **{k: counters.get(f"dedup.line.{k}", 0) for k in ("docs_cleaned", "removed_lines", "removed_chars")}}
+
+
+def _classifier_summary(cfg, counters) -> dict:
+    c = cfg.quality.classifier
+    out = {"enabled": c.enabled}
+    if not c.enabled:
+        return out
+    from pipeline.stages import classifier
+    info = classifier.model_info(c.model)
+    out.update({"model": info["file"] if c.model is None else c.model, "sha256": info["sha256"],
+                "label": c.label or classifier.DEFAULT_LABEL, "threshold": c.threshold,
+                "keep_top_fraction": c.keep_top_fraction, "buckets": c.buckets,
+                "scored": counters.get("quality_classifier.in", 0),
+                "bucket_counts": [counters.get(f"quality_classifier.bucket_{i}", 0) for i in range(c.buckets)]})
+    return out
+
+
+def _decon_summary(cfg, counters, rejected) -> dict:
+    d = cfg.decon
+    out = {"enabled": d.enabled}
+    if d.enabled:
+        out.update({"sets": list(d.sets), "n": d.n, "mode": d.mode, "min_matches": d.min_matches,
+                    "checked": counters.get("decon.in", 0),
+                    "contaminated_docs": rejected.get("decon.contaminated", 0),
+                    "docs_cleaned": counters.get("decon.docs_cleaned", 0),
+                    "removed_chars": counters.get("decon.removed_chars", 0)})
+    return out
+
+
 def _manifest(tmp, inputs, cfg, config_hash, runner, counters) -> dict:
     counts = _read_json(files.join(tmp, COUNTS_FILE), {})
     shards = sorted(_read_json(files.join(tmp, SHARDS_FILE), []), key=lambda s: s["path"])
@@ -599,6 +658,9 @@ def _manifest(tmp, inputs, cfg, config_hash, runner, counters) -> dict:
                            "clusters": sum(f["rows"] for f in listing["clusters"]),
                            "unconverged_edges": unconverged,
                            "converged": None if unconverged is None else unconverged == 0}},
+        "line_dedup": _line_dedup_summary(cfg, counters),
+        "quality_classifier": _classifier_summary(cfg, counters),
+        "decon": _decon_summary(cfg, counters, rejected),
         "bias": _bias_summary(tmp, cfg),
         "pii": {"enabled": cfg.pii.enabled, "mode": cfg.pii.mode, "hits": dict(sorted(pii_totals.items()))},
         "config_hash": config_hash,

@@ -14,7 +14,9 @@ DOCUMENT_SCHEMA = pa.schema([
     pa.field("drop_values", pa.list_(pa.float64())),      # measured value per reason (NaN when none)
     pa.field("quality_signals", pa.map_(pa.string(), pa.float64())),
     pa.field("quality_skipped", pa.list_(pa.string())),   # rules skipped for this language
-    pa.field("quality_score", pa.float64()),              # survivor ranking (stages.quality.quality_score)
+    pa.field("quality_score", pa.float64()),              # survivor ranking (stages.quality.quality_score x classifier)
+    pa.field("quality_classifier_score", pa.float64()),   # P(high quality) of the quality classifier, null when off
+    pa.field("quality_bucket", pa.int32()),               # floor(score * quality.classifier.buckets), for mixing
     pa.field("pii_counts", pa.map_(pa.string(), pa.int64())),   # PII hits by kind (email, phone, ip, ip_private)
     pa.field("text_hash", pa.string(), nullable=False),   # exact-dedup key
     pa.field("cluster_id", pa.string()),                  # null when the doc never reached dedup

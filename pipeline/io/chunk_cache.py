@@ -46,6 +46,12 @@ def chain_key(cfg, quality_filters) -> str:
         "input": _asdict(cfg.input), "langid": _asdict(cfg.langid) if cfg.langid.enabled else None,
         "quality": [[n, repr(th)] for n, th in quality_filters] if cfg.quality.enabled else None,
         "pii": repr(cfg.pii.stage_config()) if cfg.pii.enabled else None,
+        "url_filter": [_asdict(cfg.url_filter), [[p, _size(p)] for p in cfg.url_filter.block + cfg.url_filter.allow]]
+        if cfg.url_filter.enabled else None,
+        "classifier": [_asdict(cfg.quality.classifier), _size(cfg.quality.classifier.model or "")]
+        if cfg.quality.classifier.enabled else None,
+        "decon": [_asdict(cfg.decon), [[p, _size(p)] for p in cfg.decon.sets]] if cfg.decon.enabled else None,
+        "lines": _asdict(cfg.dedup.line),
         "model": [model, _size(model)], "code": code_digest(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]

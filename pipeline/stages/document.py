@@ -26,6 +26,8 @@ def new_document(rec: RawRecord) -> dict:
         "quality_signals": {},
         "quality_skipped": [],
         "quality_score": None,
+        "quality_classifier_score": None,
+        "quality_bucket": None,
         "pii_counts": None,
         "text_hash": text_hash(text),
         "cluster_id": None,

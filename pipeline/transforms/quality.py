@@ -25,7 +25,8 @@ class QualityFn(beam.DoFn):
                 doc["text"].encode("utf-8", "replace")))
             return
         score = quality.quality_score(res.signals, doc["lang_score"] or 0.0)
-        doc = dict(doc, quality_signals=res.signals, quality_skipped=list(res.skipped), quality_score=score)
+        signals = {**(doc["quality_signals"] or {}), **res.signals}     # line dedup signals come before
+        doc = dict(doc, quality_signals=signals, quality_skipped=list(res.skipped), quality_score=score)
         if res.rejection:
             self.counters.inc(res.rejection.reason)
             yield beam.pvalue.TaggedOutput(REJECTED, reject(doc, res.rejection))

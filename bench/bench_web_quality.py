@@ -14,6 +14,8 @@ a. ../shared/data/web_trafilatura_eval (990 pages, WET-like text with hand-annot
 b. Share kept of clean text: ../shared/data/clean_reference_nltk/*.jsonl.gz (one document a row), and the
    `pydoc` plain-text page of each module in STDLIB_MODULES (PSF license; one page one document); the
    share is of the documents langid keeps (Genesis in Finnish, French ... is not English).
+Section a is also given for each half of the English pages split by sorted page id ("a-half 1/2"), to show
+that the rules do not fit one half only.
 Also times the boilerplate filter alone (ms/doc over the 990 pages, language "en").
 """
 from __future__ import annotations
@@ -153,8 +155,14 @@ def main(argv: list[str] | None = None) -> dict:
     clean_en, docs_en = identify(model, clean), identify(model, docs)
     result = {"eval": {}, "clean_reference": {}, "stdlib_docs": {},
               "boilerplate_ms_per_doc": boilerplate_ms_per_doc([p["text"] for p in pages])}
+    ids = sorted(p["id"] for p, e in zip(pages, english) if e)
+    first = set(ids[:len(ids) // 2])
+    result["eval_halves"] = {}
     for profile in args.profiles:
         result["eval"][profile] = score_eval(pages, english, profile)
+        result["eval_halves"][profile] = [
+            score_eval(pages, [e and (p["id"] in first) == h for p, e in zip(pages, english)], profile)
+            for h in (True, False)]
         result["clean_reference"][profile] = score_clean(clean, clean_en, profile)
         result["stdlib_docs"][profile] = score_clean(docs, docs_en, profile)
     print_table(result, args.profiles)
@@ -171,6 +179,8 @@ def print_table(result: dict, profiles: list[str]) -> None:
              lambda p: f"{result['eval'][p]['main_survived_pct']:.1f}% of {result['eval'][p]['main_present']}"),
             ("  boilerplate snippets removed (kept pages)",
              lambda p: f"{result['eval'][p]['boiler_removed_pct']:.1f}% of {result['eval'][p]['boiler_present']}"),
+            *((f"  half {h + 1} by id: kept / main / boilerplate", lambda p, h=h: _half(result, p, h))
+              for h in (0, 1)),
             ("clean reference kept (of English)", lambda p: _kept(result["clean_reference"][p])),
             ("stdlib pydoc pages kept (of English)", lambda p: _kept(result["stdlib_docs"][p]))]
     print(f"{'':<44}" + "".join(f"{p:>28}" for p in profiles))
@@ -180,6 +190,11 @@ def print_table(result: dict, profiles: list[str]) -> None:
     for p in profiles:
         for section in ("eval", "clean_reference", "stdlib_docs"):
             print(f"{p} {section} rejections: {result[section][p]['rejections']}")
+
+
+def _half(result: dict, profile: str, h: int) -> str:
+    r = result["eval_halves"][profile][h]
+    return f"{r['kept']} / {r['main_survived_pct']:.1f}% / {r['boiler_removed_pct']:.1f}%"
 
 
 def _kept(r: dict) -> str:

@@ -2,6 +2,9 @@
 bars, bylines, then jusText's stopword-density classifier with context (Pomikálek 2011, "Removing
 Boilerplate and Duplicate Content from Web Corpora", ch. 3; github.com/miso-belica/jusText core.py).
 Structural rules use language-neutral cues plus the small lists of boilerplate_words.py (en/de/fr/es/it/pl).
+Then structure: short runs between good lines and sentences at their edges stay (inner_runs, edges); blocks
+with little good text away from the main block go (`off_main`), as does a section opened by a teaser heading
+("Related", "Comments", "Mehr zum Thema": `teaser`) and a repeated block of short lines (`repeated`).
 Rejects a page with too little left (`boilerplate.no_main_text`). Removed lines: `boilerplate.line.<rule>`.
 """
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pipeline.stages.quality.base import QualityResult, check_rule_names
 from pipeline.stages.types import Rejection
 
 NAME = "boilerplate"
-LINE_RULES = ("separator", "navigation", "link_list", "legal", "call_to_action", "share", "byline", "low_density")
+LINE_RULES = ("separator", "navigation", "link_list", "legal", "call_to_action", "share", "byline", "repeated", "low_density", "off_main", "teaser")
 PAGE_RULES = ("no_main_text",)
 RULES = LINE_RULES + PAGE_RULES
 
@@ -53,6 +56,24 @@ class Thresholds:
     # Winnow default: with fewer words left the page has no main text (Gopher App. A needs 50 words, so
     # such a page would not pass gopher_quality either; this names why).
     min_main_words: int = 50
+    # Winnow defaults from bench/bench_web_quality.py (web profile, main-text kept / boilerplate removed on
+    # the English trafilatura pages, both id halves checked). A run of >= min_gap_lines removed lines
+    # splits the kept text into blocks; a block with less than min_block_share of the best block's good
+    # characters is off_main (gap 2/3/5 -> 87.5/83.2, 88.6/82.7, 87.9/81.9; share 0.15/0.3/0.5 ->
+    # 89.1/80.3, 88.6/82.7, 86.1/84.6), unless it comes before the best block and holds
+    # min_block_good_run good lines in a row (an article split by an ad: +2.7 main, -1.5 boilerplate).
+    min_gap_lines: int = 3
+    min_block_share: float = 0.3
+    min_block_good_run: int = 2
+    # Winnow default: up to this many lines only low_density removed, between two kept good lines, stay
+    # (code, ingredients, table rows; 0/3/8/20 -> 88.6/82.7, 89.0/82.5, 89.9/82.2, 89.5/82.2).
+    max_inner_run: int = 8
+    # Winnow default: a sentence of at least this many words next to a kept good line stays (+0.4 main).
+    min_edge_words: int = 4
+    # Winnow default: min_repeated_run repeated kept lines shorter than max_repeated_length in a row are
+    # a template block (stdlib pydoc pages kept 82% -> 92%, web numbers unchanged).
+    max_repeated_length: int = 70
+    min_repeated_run: int = 3
     disabled_rules: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -128,6 +149,27 @@ def byline(line: str, words: list[str], th: Thresholds) -> bool:
         return True
     # a bare date: nothing but the date, a time, a weekday or a few filler words around it
     return date is not None and len(tokens(_DATE_RE.sub(" ", line))) <= 2
+
+
+def repeated(lines: list[str], labels: list[str | None], th: Thresholds) -> None:
+    """A run of >= min_repeated_run kept short lines (< max_repeated_length characters) each kept before on
+    the page is a repeated template block (a menu printed twice, pydoc's "Methods inherited from ..."
+    blocks); single repeated lines ("Parameters", "Returns") stay."""
+    seen, run = set(), []
+    for i, ln in enumerate(lines + ["\0end"]):
+        key = ln.strip(" |\t")
+        if not key:
+            continue
+        if i < len(lines) and labels[i]:
+            continue
+        if i < len(lines) and key in seen and len(key) < th.max_repeated_length:
+            run.append(i)
+            continue
+        if len(run) >= th.min_repeated_run:
+            for j in run:
+                labels[j] = "repeated"
+        run = []
+        seen.add(key)
 
 
 # --- jusText density classifier with context -------------------------------------------------------------
@@ -278,16 +320,131 @@ def label_lines(lines: list[str], lang: str, th: Thresholds, off: set[str]) -> l
     stop = BW.STOP_WORDS.get(W.base_lang(lang))
     labels = [_structural_rule(ln, tokens(ln), th, off) if ln.strip() else None for ln in lines]
     if stop is None or "low_density" in off:
+        if "repeated" not in off:
+            repeated(lines, labels, th)
         return labels
     classes = ["removed" if rule else "short" for rule in labels]
     for start, end in _units(lines, labels):
         if labels[start] is None and lines[start].strip():
             unit = " ".join(ln.lstrip("| ") for ln in lines[start:end])
             classes[start:end] = [classify(unit, tokens(unit), stop, th)] * (end - start)
-    for i, c in enumerate(revise(mark_headings(lines, join_runs(lines, classes, th), th))):
+    final = revise(mark_headings(lines, join_runs(lines, classes, th), th))
+    for i, c in enumerate(final):
         if c == "bad" and labels[i] is None and lines[i].strip():
             labels[i] = "low_density"
+    inner_runs(lines, labels, final, th)
+    main_region(lines, labels, final, th, off)
+    edges(lines, labels, final, th)
+    if "teaser" not in off:
+        teasers(lines, labels, final, th)
+    if "repeated" not in off:
+        repeated(lines, labels, th)
     return labels
+
+
+_COUNT_RE = re.compile(r"[\d\s()\[\]:»›>+-]+")
+
+
+def teaser_heading(line: str, th: Thresholds) -> bool:
+    """A short heading that opens a related-links, author or comments section ("Related", "Comments (12)",
+    "12 Comments", "Mehr zum Thema")."""
+    key = _COUNT_RE.sub(" ", line.lower()).strip()
+    return (0 < len(key.split()) <= th.max_nav_words + 1 and not line.rstrip().endswith((".", "!", "?"))
+            and key.startswith(BW.TEASER_HEADINGS))
+
+
+def teasers(lines, labels, final, th) -> None:
+    """After the main text has begun, a teaser heading removes what follows up to a kept good line of
+    min_good_length characters followed by another kept good line (the article going on), or to the end."""
+    idx = [i for i, ln in enumerate(lines) if ln.strip()]
+    started, cut = False, False
+    for k, i in enumerate(idx):
+        if cut and labels[i] is None and final[i] == "good" and len(lines[i]) >= th.min_good_length:
+            nxt = next((j for j in idx[k + 1:] if labels[j] is None), None)
+            if nxt is not None and final[nxt] == "good":
+                cut = False
+        if not cut and started and teaser_heading(lines[i], th):
+            cut = True
+        if cut and labels[i] is None:
+            labels[i] = "teaser"
+        started = started or (labels[i] is None and final[i] == "good")
+
+
+def edges(lines, labels, final, th) -> None:
+    """A sentence (>= min_edge_words words, ends with . ! ?) that only low_density removed, directly before
+    or after a kept good line, ends or starts that text (a closing remark, an update note, a lead)."""
+    idx = [i for i, ln in enumerate(lines) if ln.strip()]
+    keep = []
+    for k, i in enumerate(idx):
+        if labels[i] != "low_density" or not lines[i].rstrip().endswith((".", "!", "?")):
+            continue
+        if len(tokens(lines[i])) < th.min_edge_words:
+            continue
+        near = [idx[m] for m in (k - 1, k + 1) if 0 <= m < len(idx)]
+        if any(labels[j] is None and final[j] == "good" for j in near):
+            keep.append(i)
+    for i in keep:
+        labels[i] = None
+
+
+def inner_runs(lines, labels, final, th) -> None:
+    """A run of at most max_inner_run lines that only low_density removed, between two good lines, is part
+    of the text (code samples, list items, table rows inside an article)."""
+    idx = [i for i, ln in enumerate(lines) if ln.strip()]
+    k = 0
+    while k < len(idx):
+        i = idx[k]
+        if labels[i] != "low_density":
+            k += 1
+            continue
+        j = k
+        while j < len(idx) and labels[idx[j]] == "low_density":
+            j += 1
+        if (0 < k and j < len(idx) and j - k <= th.max_inner_run and final[idx[k - 1]] == "good"
+                and labels[idx[k - 1]] is None and final[idx[j]] == "good" and labels[idx[j]] is None):
+            for m in idx[k:j]:
+                labels[m] = None
+        k = j
+
+
+def _blocks(lines: list[str], labels: list[str | None], th: Thresholds) -> list[list[int]]:
+    """Kept non-blank lines grouped into blocks: a run of >= min_gap_lines removed lines ends a block."""
+    blocks, cur, gap = [], [], 0
+    for i, ln in enumerate(lines):
+        if not ln.strip():
+            continue
+        if labels[i] is None:
+            if gap >= th.min_gap_lines and cur:
+                blocks.append(cur)
+                cur = []
+            cur.append(i)
+            gap = 0
+        else:
+            gap += 1
+    if cur:
+        blocks.append(cur)
+    return blocks
+
+
+def main_region(lines, labels, final, th, off) -> None:
+    """Structure: the main text is the block with the most characters of good lines; other blocks with
+    much less good text are off the main text (author bios, teasers, comment threads)."""
+    if "off_main" in off:
+        return
+    blocks = _blocks(lines, labels, th)
+    if len(blocks) < 2:
+        return
+    scores = [sum(len(lines[i]) for i in b if final[i] == "good") for b in blocks]
+    best = max(scores)
+    first = scores.index(best)
+    for n, (b, sc) in enumerate(zip(blocks, scores)):
+        run = longest = 0
+        for i in b:
+            run = run + 1 if final[i] == "good" else 0
+            longest = max(longest, run)
+        if sc < th.min_block_share * best and (n > first or longest < th.min_block_good_run):
+            for i in b:
+                labels[i] = "off_main"
 
 
 def check(text: str, lang: str, th: Thresholds) -> QualityResult:

@@ -92,3 +92,17 @@ CALL_TO_ACTION_PHRASES = (
     "iscriviti", "abbonati", "pubblicità", "seguici",
     "subskrybuj", "zapisz się", "reklama", "obserwuj nas",
 )
+
+# A short heading starting with one of these opens a teaser, author or comment section that ends the article
+# ("Related articles", "You may also like", "Comments (12)", "Mehr zum Thema"); all lowercase.
+TEASER_HEADINGS = (
+    "related", "more from", "more on", "more stories", "more articles", "more news", "you may also like",
+    "you might also like", "you may be interested", "recommended", "read next", "read more", "keep reading",
+    "further reading", "most popular", "most read", "popular posts", "recent posts", "latest news",
+    "about the author", "comments", "leave a reply", "leave a comment", "post a comment", "join the discussion",
+    "weitere artikel", "das könnte sie auch interessieren", "mehr zum thema", "mehr aus", "lesen sie auch",
+    "ähnliche artikel", "kommentare", "über den autor", "à lire aussi", "lire aussi", "articles similaires",
+    "sur le même sujet", "commentaires", "vous aimerez aussi", "artículos relacionados", "te puede interesar",
+    "comentarios", "noticias relacionadas", "articoli correlati", "potrebbe interessarti", "commenti",
+    "leggi anche", "podobne artykuły", "komentarze", "zobacz też", "czytaj także", "czytaj też",
+)

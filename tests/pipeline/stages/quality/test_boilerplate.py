@@ -168,6 +168,42 @@ def test_web_profile_keeps_technical_documentation():
     assert boilerplate.check(doc, "en", TH).text == doc
 
 
+BIO = ("Jane Doe has written for the paper since 2010, and before that she was a teacher at one of the schools "
+       "in the town, where she taught history and English to the children of the valley for more than ten years.")
+
+
+def test_off_main_block_after_the_article_goes():
+    lines = [PARA, PARA2] * 3 + ["Share on Facebook", "Tweet", "Email", "About the author", BIO]
+    labels = label_lines(lines, "en", TH, set())
+    assert labels[:6] == [None] * 6 and labels[-2:] == ["off_main", "off_main"]
+    assert label_lines(lines, "en", TH, {"off_main"})[-2:] == ["teaser", "teaser"]
+    labels = label_lines(lines[:-2] + ["Jane Doe", BIO], "en", TH, set())
+    assert labels[-1] == "off_main"
+    assert label_lines(lines[:-2] + ["Jane Doe", BIO], "en", TH, {"off_main"})[-1] is None
+
+
+def test_teaser_heading_cuts_to_the_end_unless_the_article_goes_on():
+    lines = [PARA, PARA2, "Related articles", "Library hours extended", BIO]
+    assert label_lines(lines, "en", TH, set())[2:] == ["teaser"] * 3
+    lines = [PARA, "Mehr zum Thema:", "Library hours extended", PARA2, PARA, PARA2]
+    assert label_lines(lines, "en", TH, {"off_main"}) == [None, "teaser", "teaser", None, None, None]
+    assert boilerplate.teaser_heading("Comments (12)", TH) and boilerplate.teaser_heading("12 Kommentare", TH)
+    assert not boilerplate.teaser_heading("Related work shows that the library is used more.", TH)
+
+
+def test_short_lines_inside_the_article_and_sentences_at_its_edges_stay():
+    lines = [PARA, "1 cup flour", "2 eggs", "a pinch of salt", PARA2, "Update: we added a photo."]
+    assert label_lines(lines, "en", TH, set()) == [None] * 6
+    assert label_lines(lines, "en", TH, {"low_density"}) == [None] * 6
+
+
+def test_repeated_blocks_of_short_lines_go_single_repeats_stay():
+    block = ["Methods inherited from Base:", "close(self)", "open(self)"]
+    lines = [PARA, *block, PARA2, *block, PARA, "Returns", PARA2, "Returns", PARA]
+    labels = label_lines(lines, "en", TH, set())
+    assert labels[5:8] == ["repeated"] * 3 and labels[1:4] == [None] * 3 and labels[11] is None
+
+
 def read_jsonl(relpath: str) -> list[dict]:
     path = DATA / relpath
     if not path.exists():
@@ -201,9 +237,9 @@ def test_web_profile_on_real_trafilatura_pages():
         for s in map(norm, d["main_text_must_not_contain"]):
             if s in src:
                 boiler, boiler_gone = boiler + 1, boiler_gone + (s not in dst)
-    assert kept >= 70, kept
-    assert main_ok / main >= 0.88, (main_ok, main)
-    assert boiler_gone / boiler >= 0.74, (boiler_gone, boiler)
+    assert kept >= 95, kept  # measured 101
+    assert main_ok / main >= 0.90, (main_ok, main)  # measured 90.6%
+    assert boiler_gone / boiler >= 0.84, (boiler_gone, boiler)  # measured 85.9%
 
 
 def test_module_names():

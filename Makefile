@@ -34,6 +34,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_pii.py
 	$(BIN)/python bench/bench_trainer.py
 	$(BIN)/python bench/bench_resume.py
+	$(BIN)/python bench/bench_web_quality.py --json bench/results/web_quality.json
+	$(BIN)/python bench/bench_web_pipeline.py
+	$(BIN)/python bench/bench_classifier.py
+	$(BIN)/python bench/bench_decon.py
+	$(BIN)/python bench/bench_stage_cost.py
 
 # Winnow vs HF datatrove 0.10.1 on 20,000 derived web pages (about 25 min on 2 cores; datatrove gets its own
 # venv, bench/vs_datatrove/.venv): docs/s, per-core ratio, peak RSS, kept-doc agreement.

@@ -1,10 +1,13 @@
 """`winnow ablate`: does cleaning help? The same model, trained for the same token budget on raw and on cleaned
 output of the same input, evaluated on one held-out set of clean text.
 
-ABL/cleaned and ABL/raw are two pipeline runs: the given config, and the same config with langid, quality and
-exact and near dedup off (parse, Unicode repair and tokenization still run) using the cleaned run's tokenizer,
-so both models predict the same token ids and their losses compare. ABL/train_{raw,cleaned} are the training
-runs; ABL/ablation.json, ablation.md and loss_curves.png hold the result.
+ABL/cleaned, ABL/raw and ABL/classifier are three pipeline runs: the given config with the heuristic filters only
+(the quality classifier scores but cuts nothing), the same config with every filter and dedup off (parse,
+Unicode repair and tokenization still run), and the heuristics followed by the quality classifier's cut (the
+config's threshold or top fraction, else the top DEFAULT_TOP_FRACTION). The raw and classifier runs use the
+cleaned run's tokenizer, so the models predict the same token ids and their losses compare.
+ABL/train_{raw,cleaned,classifier} are the training runs; ABL/ablation.json, ablation.md and loss_curves.png
+hold the result.
 """
 from __future__ import annotations
 
@@ -18,11 +21,15 @@ from importlib import resources
 
 from pipeline.run import RunError, run_pipeline
 
-RUNS = ("raw", "cleaned")
+RUNS = ("raw", "cleaned", "classifier")
+# The classifier arm keeps this fraction of the heuristics' survivors when the config sets no cut of its own
+# (DCLM keeps the top 10% of a pool ~100x larger than a sample run: half keeps enough tokens here)
+DEFAULT_TOP_FRACTION = 0.5
 # Training steps when none are given (not train.max_steps, 300 by default): ~0.6 epoch of the cleaned sample
 # at the default batch 16 x 256 tokens, a few minutes for both runs on 2 CPU cores
 DEFAULT_MAX_STEPS = 100
-OUTPUTS = ("cleaned", "raw", "train_cleaned", "train_raw", "ablation.json", "ablation.md", "loss_curves.png")
+OUTPUTS = ("cleaned", "raw", "classifier", "train_cleaned", "train_raw", "train_classifier", "ablation.json",
+           "ablation.md", "loss_curves.png")
 COLUMNS = ("run", "input docs", "kept docs", "train tokens available", "tokens trained", "epochs over its data",
            "final train loss", "held-out loss", "held-out ppl")
 
@@ -36,10 +43,29 @@ def raw_config(cfg, tokenizer_path: str):
     """cfg with every filter and dedup stage off, tokenizing with the given tokenizer.json."""
     off = {"enabled": False}
     return dataclasses.replace(
-        cfg, langid=dataclasses.replace(cfg.langid, **off), quality=dataclasses.replace(cfg.quality, **off),
-        dedup=dataclasses.replace(cfg.dedup, exact=dataclasses.replace(cfg.dedup.exact, **off),
+        cfg, url_filter=dataclasses.replace(cfg.url_filter, **off), langid=dataclasses.replace(cfg.langid, **off),
+        quality=dataclasses.replace(cfg.quality, classifier=dataclasses.replace(cfg.quality.classifier, **off), **off),
+        decon=dataclasses.replace(cfg.decon, **off),
+        dedup=dataclasses.replace(cfg.dedup, line=dataclasses.replace(cfg.dedup.line, **off),
+                                  exact=dataclasses.replace(cfg.dedup.exact, **off),
                                   near=dataclasses.replace(cfg.dedup.near, **off)),
         tokenize=dataclasses.replace(cfg.tokenize, tokenizer=tokenizer_path))
+
+
+def heuristics_config(cfg):
+    """cfg without the quality classifier's cut (it still scores): the heuristics-only arm."""
+    return dataclasses.replace(cfg, quality=dataclasses.replace(cfg.quality, classifier=dataclasses.replace(
+        cfg.quality.classifier, threshold=None, keep_top_fraction=None)))
+
+
+def classifier_config(cfg, tokenizer_path: str, top_fraction: float | None = None):
+    """cfg with the quality classifier on and cutting: the config's own threshold or top fraction, else
+    `top_fraction` (DEFAULT_TOP_FRACTION); tokenizing with the given tokenizer.json."""
+    c = cfg.quality.classifier
+    if top_fraction is not None or (c.threshold is None and c.keep_top_fraction is None):
+        c = dataclasses.replace(c, threshold=None, keep_top_fraction=top_fraction or DEFAULT_TOP_FRACTION)
+    return dataclasses.replace(cfg, quality=dataclasses.replace(cfg.quality, classifier=dataclasses.replace(
+        c, enabled=True)), tokenize=dataclasses.replace(cfg.tokenize, tokenizer=tokenizer_path))
 
 
 def _prepare(out: str, overwrite: bool) -> None:
@@ -85,6 +111,10 @@ def markdown(result: dict) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     raw, cleaned, h, t = result["runs"]["raw"], result["runs"]["cleaned"], result["heldout"], result["train"]
     delta = result["heldout_loss_cleaned_minus_raw"]
+    d2 = result["heldout_loss_classifier_minus_cleaned"]
+    cut = result.get("classifier_cut") or {}
+    how = (f"top {cut['keep_top_fraction']:.0%} by score" if cut.get("keep_top_fraction") is not None
+           else f"score >= {cut.get('threshold')}")
     lines += [
         "",
         f"Same model ({t['model']}), same budget: {t['max_steps']} steps x {t['batch_size'] * t['grad_accum']} "
@@ -94,6 +124,10 @@ def markdown(result: dict) -> str:
         f"Held-out: {h['texts']} texts, {h['tokens']:,} predicted tokens ({h['path']}).",
         f"Held-out loss, cleaned - raw: {delta:+.3f} nats/token "
         f"({'cleaned lower' if delta < 0 else 'raw lower' if delta > 0 else 'equal'}; lower is better).",
+        f"Held-out loss, classifier - cleaned: {d2:+.3f} nats/token "
+        f"({'classifier lower' if d2 < 0 else 'heuristics only lower' if d2 > 0 else 'equal'}). Arms: raw (no "
+        f"filters), cleaned (the heuristics), classifier (the heuristics, then the quality classifier keeps the "
+        f"{how}; model {cut.get('model')}).",
         "Final train loss: the last step's, on each run's own data (raw keeps what the filters and dedup drop), "
         "so it does not compare across runs; the held-out loss does.",
         "",
@@ -109,7 +143,7 @@ def plot(curves: dict, result: dict, path: str) -> None:
     fig = Figure(figsize=(8, 5), dpi=120)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    for name, color in zip(RUNS, ("tab:red", "tab:blue")):
+    for name, color in zip(RUNS, ("tab:red", "tab:blue", "tab:green")):
         rows = [m for m in curves[name] if "loss" in m]
         r = result["runs"][name]
         ax.plot([m["tokens"] for m in rows], [m["loss"] for m in rows], color=color, lw=1.2,
@@ -119,7 +153,7 @@ def plot(curves: dict, result: dict, path: str) -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1e3:,.0f}k" if x else "0"))
     ax.set_xlabel("tokens trained")
     ax.set_ylabel("cross-entropy (nats/token)")
-    ax.set_title(f"winnow ablate: raw vs cleaned, same model and budget "
+    ax.set_title(f"winnow ablate: raw vs heuristics vs heuristics + classifier, same model and budget "
                  f"(held-out: {result['heldout']['texts']} texts)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -134,7 +168,7 @@ def _read_metrics(path: str) -> list[dict]:
 
 def ablate(inputs: list[str], out: str, cfg, heldout: str | None = None, max_steps: int | None = None,
            device: str = "auto", overwrite: bool = False, runner: str | None = None,
-           beam_args: list[str] | None = None, log=sys.stdout) -> dict:
+           beam_args: list[str] | None = None, log=sys.stdout, top_fraction: float | None = None) -> dict:
     """Run both pipelines, train and evaluate both models, write ABL/ablation.{json,md} and loss_curves.png."""
     from trainer import evaluate
     from trainer.train import train
@@ -155,12 +189,16 @@ def ablate(inputs: list[str], out: str, cfg, heldout: str | None = None, max_ste
     tcfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, log_interval=1))
     t0, timing, manifests = time.perf_counter(), {}, {}
 
-    manifests["cleaned"] = run_pipeline(inputs, os.path.join(out, "cleaned"), cfg, runner, beam_args, log=log)
+    manifests["cleaned"] = run_pipeline(inputs, os.path.join(out, "cleaned"), heuristics_config(cfg), runner,
+                                        beam_args, log=log)
     tok_path = os.path.abspath(os.path.join(out, "cleaned", "tokenizer.json"))
     manifests["raw"] = run_pipeline(inputs, os.path.join(out, "raw"), raw_config(cfg, tok_path), runner,
                                     beam_args, log=log)
-    assert manifests["raw"]["tokenizer"]["sha256"] == manifests["cleaned"]["tokenizer"]["sha256"], \
-        "raw and cleaned runs must share one tokenizer"
+    manifests["classifier"] = run_pipeline(inputs, os.path.join(out, "classifier"),
+                                           classifier_config(cfg, tok_path, top_fraction), runner, beam_args, log=log)
+    for name in RUNS:
+        assert manifests[name]["tokenizer"]["sha256"] == manifests["cleaned"]["tokenizer"]["sha256"], \
+            "every arm must share one tokenizer"
     timing["pipelines_s"] = time.perf_counter() - t0
     with open(tok_path, encoding="utf-8") as fh:
         tok_json = fh.read()
@@ -176,7 +214,7 @@ def ablate(inputs: list[str], out: str, cfg, heldout: str | None = None, max_ste
         rows[name] = _row(name, manifests[name], summary, held, tcfg.train)
         curves[name] = _read_metrics(os.path.join(run_dir, "metrics.jsonl"))
         timing[f"train_eval_{name}_s"] = time.perf_counter() - t1
-    assert rows["raw"]["tokens_trained"] == rows["cleaned"]["tokens_trained"], "token budgets differ"
+    assert len({rows[n]["tokens_trained"] for n in RUNS}) == 1, "token budgets differ"
     timing["total_s"] = time.perf_counter() - t0
 
     result = {
@@ -187,6 +225,8 @@ def ablate(inputs: list[str], out: str, cfg, heldout: str | None = None, max_ste
         "tokenizer_sha256": manifests["cleaned"]["tokenizer"]["sha256"],
         "runs": rows,
         "heldout_loss_cleaned_minus_raw": rows["cleaned"]["heldout_loss"] - rows["raw"]["heldout_loss"],
+        "heldout_loss_classifier_minus_cleaned": rows["classifier"]["heldout_loss"] - rows["cleaned"]["heldout_loss"],
+        "classifier_cut": manifests["classifier"]["quality_classifier"],
         "timing_s": {k: round(v, 1) for k, v in timing.items()},
     }
     with open(os.path.join(out, "ablation.json"), "w", encoding="utf-8") as fh:

@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--max-steps", type=int, default=None, help="training steps per run (default: 100)")
     a.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     a.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier ablate")
+    a.add_argument("--classifier-top-fraction", type=float, default=None, metavar="F",
+                   help="the classifier arm keeps this fraction of the best-scoring docs (default: the config's "
+                        "quality.classifier cut, else 0.5)")
     ix = sub.add_parser("index", help="near-dedup index of a finished run (for dedup.near.against)")
     ixsub = ix.add_subparsers(dest="index_cmd", required=True)
     b = ixsub.add_parser("build", help="save the LSH band index of OUT's kept docs (default: OUT/index)",
@@ -286,9 +289,12 @@ def _dispatch(args, extra: list[str], argv: list[str]) -> int:
         from pipeline.ablate import ablate
         if args.max_steps is not None and args.max_steps < 1:
             raise UsageError(f"--max-steps must be at least 1 (got {args.max_steps})")
+        f = args.classifier_top_fraction
+        if f is not None and not 0 < f <= 1:
+            raise UsageError(f"--classifier-top-fraction must be in (0, 1] (got {f})")
         ablate(args.input or sample_inputs(), args.output, config_mod.load_config(args.config),
                heldout=args.heldout, max_steps=args.max_steps, device=args.device,
-               overwrite=args.overwrite, beam_args=extra)
+               overwrite=args.overwrite, beam_args=extra, top_fraction=args.classifier_top_fraction)
         return 0
     if args.cmd == "report":
         from pipeline.io import outdir

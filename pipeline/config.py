@@ -62,7 +62,7 @@ class ClassifierSection:
 @dataclass(frozen=True)
 class QualityConfig:
     enabled: bool = True
-    profile: str = "fineweb"
+    profile: str = "web"
     filters: Optional[list] = None            # None = the profile's list, in the profile's order
     thresholds: dict = field(default_factory=dict)   # filter name -> {threshold: value} overrides
     classifier: ClassifierSection = field(default_factory=ClassifierSection)

@@ -412,7 +412,7 @@ def cleaning_section(card: Card, m: dict) -> None:
             card.add(table(["bucket", "score", "documents"],
                            [[i, f"{i / n:.2f}-{(i + 1) / n:.2f}", c] for i, c in enumerate(counts)]))
         else:
-            card.add(muted("No per-bucket counts (this runner does not report counters to the driver)."))
+            card.add(muted("No document reached the classifier."))
     d = m.get("decon") or {}
     if d.get("enabled"):
         card.add("<h3>Benchmark decontamination</h3>", muted(

@@ -25,7 +25,7 @@ from pipeline.io import chunk_cache, files, outdir
 from pipeline.stages import tokenize as tokenize_stage
 from pipeline.stages.dedup import lsh
 from pipeline.transforms.classifier import TopFractionCut
-from pipeline.transforms.common import DEAD_LETTER, REJECTED
+from pipeline.transforms.common import DEAD_LETTER, REJECTED, STATS
 from pipeline.transforms.dedup import ExactDedup, ResolveExactCopies
 from pipeline.transforms.near_dedup import CLUSTERS, UNCONVERGED, NearDedup
 from pipeline.transforms.documents import INPUT as DOC_INPUT
@@ -42,6 +42,7 @@ SHARDS_FILE = "_shards.json"
 FILES_FILE = "_files_{}.json"
 DEDUP_FILE = "_dedup.json"
 PII_FILE = "_pii.json"
+STATS_FILE = "_stats.json"
 
 
 def _outcome_key(kind):
@@ -71,6 +72,7 @@ def build(p, cfg, inputs, out_dir, config_hash, tokenizer_json=None, cache_root=
     input_count = r[DOC_INPUT]
     if cfg.pii.enabled:
         done.append(r[PII_TOTALS] | "WritePiiTotals" >> beam.ParDo(WriteJson(files.join(out_dir, PII_FILE))))
+    done.append(r[STATS] | "WriteStats" >> beam.ParDo(WriteJson(files.join(out_dir, STATS_FILE))))
     exact_copies = None
     if cfg.dedup.exact.enabled:
         r = docs | "ExactDedup" >> ExactDedup()
@@ -584,13 +586,13 @@ def _near_params(cfg) -> dict:
             "hash": "minhash.hash_shingle"}
 
 
-def _line_dedup_summary(cfg, counters) -> dict:
+def _line_dedup_summary(cfg, stats) -> dict:
     c = cfg.dedup.line
     return {"enabled": c.enabled, "max_docs": c.max_docs, "min_chars": c.min_chars,
-            **{k: counters.get(f"dedup.line.{k}", 0) for k in ("docs_cleaned", "removed_lines", "removed_chars")}}
+            **{k: stats.get(f"dedup.line.{k}", 0) for k in ("docs_cleaned", "removed_lines", "removed_chars")}}
 
 
-def _classifier_summary(cfg, counters) -> dict:
+def _classifier_summary(cfg, stats) -> dict:
     c = cfg.quality.classifier
     out = {"enabled": c.enabled}
     if not c.enabled:
@@ -600,20 +602,20 @@ def _classifier_summary(cfg, counters) -> dict:
     out.update({"model": info["file"] if c.model is None else c.model, "sha256": info["sha256"],
                 "label": c.label or classifier.DEFAULT_LABEL, "threshold": c.threshold,
                 "keep_top_fraction": c.keep_top_fraction, "buckets": c.buckets,
-                "scored": counters.get("quality_classifier.in", 0),
-                "bucket_counts": [counters.get(f"quality_classifier.bucket_{i}", 0) for i in range(c.buckets)]})
+                "scored": sum(stats.get(f"quality_classifier.bucket_{i}", 0) for i in range(c.buckets)),
+                "bucket_counts": [stats.get(f"quality_classifier.bucket_{i}", 0) for i in range(c.buckets)]})
     return out
 
 
-def _decon_summary(cfg, counters, rejected) -> dict:
+def _decon_summary(cfg, stats, rejected) -> dict:
     d = cfg.decon
     out = {"enabled": d.enabled}
     if d.enabled:
         out.update({"sets": list(d.sets), "n": d.n, "mode": d.mode, "min_matches": d.min_matches,
-                    "checked": counters.get("decon.in", 0),
+                    "checked": stats.get("decon.in", 0),
                     "contaminated_docs": rejected.get("decon.contaminated", 0),
-                    "docs_cleaned": counters.get("decon.docs_cleaned", 0),
-                    "removed_chars": counters.get("decon.removed_chars", 0)})
+                    "docs_cleaned": stats.get("decon.docs_cleaned", 0),
+                    "removed_chars": stats.get("decon.removed_chars", 0)})
     return out
 
 
@@ -624,7 +626,8 @@ def _manifest(tmp, inputs, cfg, config_hash, runner, counters) -> dict:
                for k in ("docs", "rejects", "dead_letter", "clusters")}
     unconverged = _read_json(files.join(tmp, DEDUP_FILE), None)
     pii_totals = _read_json(files.join(tmp, PII_FILE), {})
-    for name in [COUNTS_FILE, SHARDS_FILE, DEDUP_FILE, PII_FILE] + [FILES_FILE.format(k) for k in listing]:
+    stats = _read_json(files.join(tmp, STATS_FILE), {})
+    for name in [COUNTS_FILE, SHARDS_FILE, DEDUP_FILE, PII_FILE, STATS_FILE] + [FILES_FILE.format(k) for k in listing]:
         if _exists(files.join(tmp, name)):
             FileSystems.delete([files.join(tmp, name)])
     rejected = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("rejected:")}
@@ -658,9 +661,9 @@ def _manifest(tmp, inputs, cfg, config_hash, runner, counters) -> dict:
                            "clusters": sum(f["rows"] for f in listing["clusters"]),
                            "unconverged_edges": unconverged,
                            "converged": None if unconverged is None else unconverged == 0}},
-        "line_dedup": _line_dedup_summary(cfg, counters),
-        "quality_classifier": _classifier_summary(cfg, counters),
-        "decon": _decon_summary(cfg, counters, rejected),
+        "line_dedup": _line_dedup_summary(cfg, stats),
+        "quality_classifier": _classifier_summary(cfg, stats),
+        "decon": _decon_summary(cfg, stats, rejected),
         "bias": _bias_summary(tmp, cfg),
         "pii": {"enabled": cfg.pii.enabled, "mode": cfg.pii.mode, "hits": dict(sorted(pii_totals.items()))},
         "config_hash": config_hash,

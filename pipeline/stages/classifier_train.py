@@ -188,7 +188,10 @@ def train(positive_paths: Sequence[str], negative_paths: Sequence[str], out_path
         with open(train_file, "w", encoding="utf-8") as f:
             for label, text in examples:
                 f.write(f"{label} {text}\n")
-        model, tries = _retry_nan(lambda: fasttext.train_supervised(input=train_file, verbose=0, **hyper))
+        # a NaN (fastText diverging on a small, very easy corpus) is retried with the learning rate halved
+        model, tries = _retry_nan(lambda attempt: fasttext.train_supervised(
+            input=train_file, verbose=0, **{**hyper, "lr": lr * 0.5 ** attempt}))
+        hyper["lr"] = lr * 0.5 ** tries
         if quantize:
             model, q_tries = _quantize(model, train_file, tmp, cutoff)
             tries += q_tries
@@ -230,10 +233,11 @@ def _retry_nan(fn, tries: int = 4):
 
     fasttext-numpy2 0.10.4 diverges now and then on tiny, very easy corpora, even with thread=1 and a fixed seed
     (seen on a few hundred toy documents; never on the bundled model's data). The failure is transient, so the
-    same call is simply repeated; the number of retries goes into the card."""
+    call is repeated (`fn(attempt)`: training halves its learning rate each time); the number of retries goes
+    into the card."""
     for attempt in range(tries):
         try:
-            return fn(), attempt
+            return fn(attempt), attempt
         except RuntimeError as e:
             if "NaN" not in str(e) or attempt == tries - 1:
                 raise
@@ -248,7 +252,7 @@ def _quantize(model, train_file: str, tmp: str, cutoff: int):
     model.save_model(saved)
     state = {"model": model}
 
-    def attempt():
+    def attempt(_):
         m = state["model"]
         try:
             m.quantize(input=train_file, retrain=True, qnorm=True, cutoff=cutoff, thread=1, verbose=0)

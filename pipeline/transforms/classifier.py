@@ -10,7 +10,7 @@ from apache_beam.utils import shared
 from pipeline.stages import classifier
 from pipeline.stages.document import reject
 from pipeline.stages.types import Rejection
-from pipeline.transforms.common import REJECTED, Counters
+from pipeline.transforms.common import REJECTED, STATS, Counters
 
 _SHARED = shared.Shared()
 NAME = "quality_classifier"
@@ -33,6 +33,7 @@ class ClassifierFn(beam.DoFn):
         for doc, score in zip(batch, scores):
             self.counters.inc(f"{NAME}.in")
             self.counters.inc(f"{NAME}.bucket_{classifier.bucket(score, self.cfg.buckets)}")
+            yield beam.pvalue.TaggedOutput(STATS, (f"{NAME}.bucket_{classifier.bucket(score, self.cfg.buckets)}", 1))
             base = doc["quality_score"] if doc["quality_score"] is not None else (doc["lang_score"] or 1.0)
             doc = dict(doc, quality_classifier_score=score,
                        quality_bucket=classifier.bucket(score, self.cfg.buckets),

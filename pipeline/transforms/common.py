@@ -11,6 +11,8 @@ from pipeline import progress
 KEPT = "kept"
 REJECTED = "rejected"
 DEAD_LETTER = "dead_letter"
+STATS = "stats"        # (name, n) totals for the manifest, summed over the run; unlike Beam counters every
+                       # runner delivers them (a job that finalizes itself cannot read its counters)
 NAMESPACE = "winnow"
 
 

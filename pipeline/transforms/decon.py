@@ -7,7 +7,7 @@ from apache_beam.utils import shared
 
 from pipeline.stages import decon
 from pipeline.stages.document import reject, set_text
-from pipeline.transforms.common import REJECTED, Counters
+from pipeline.transforms.common import REJECTED, STATS, Counters
 
 _SHARED = shared.Shared()
 
@@ -32,6 +32,7 @@ class DeconFn(beam.DoFn):
 
     def process(self, doc):
         self.counters.inc("decon.in")
+        yield beam.pvalue.TaggedOutput(STATS, ("decon.in", 1))
         res = decon.check(doc["text"], self.idx, mode=self.cfg.mode, min_matches=self.cfg.min_matches,
                           window_chars=self.cfg.window_chars, cover_fraction=self.cfg.cover_fraction,
                           cover_min_hits=self.cfg.cover_min_hits)
@@ -47,6 +48,8 @@ class DeconFn(beam.DoFn):
         if res.removed_chars:
             self.counters.inc("decon.docs_cleaned")
             self.counters.inc("decon.removed_chars", res.removed_chars)
+            yield beam.pvalue.TaggedOutput(STATS, ("decon.docs_cleaned", 1))
+            yield beam.pvalue.TaggedOutput(STATS, ("decon.removed_chars", res.removed_chars))
             doc = set_text(doc, res.text)
         self.counters.inc("decon.out")
         yield doc

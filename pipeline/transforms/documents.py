@@ -21,7 +21,7 @@ from pipeline.stages.document import new_document, set_text
 from pipeline.stages.types import DeadLetter
 from pipeline.transforms import common
 from pipeline.transforms.classifier import ClassifierFn
-from pipeline.transforms.common import DEAD_LETTER, REJECTED, Counters, dead_letter_row
+from pipeline.transforms.common import DEAD_LETTER, REJECTED, STATS, Counters, dead_letter_row
 from pipeline.transforms.decon import DeconFn
 from pipeline.transforms.langid import LangIdFn
 from pipeline.transforms.line_dedup import CommonLinesTable
@@ -107,8 +107,9 @@ class DocumentsFn(beam.DoFn):
         """Every outcome of the chunk's records as (tag, value), tag None for documents that go on."""
         outputs = []
         docs = items if self.part == "post" else self._normalize(items, outputs)
+        stats: dict[str, int] = {}
         if self.part == "post":
-            docs = [self._remove_lines(d, table) for d in docs]
+            docs = [self._remove_lines(d, table, stats) for d in docs]
         for name, fn in self.stages:
             if name in BATCHED:             # batched predictions, as the single-stage composites batch them
                 size = self.batch_size[name]
@@ -119,10 +120,14 @@ class DocumentsFn(beam.DoFn):
             docs = []
             for out in results:
                 if isinstance(out, beam.pvalue.TaggedOutput):
-                    outputs.append((out.tag, out.value))
+                    if out.tag == STATS:                    # summed per chunk: one element per name
+                        stats[out.value[0]] = stats.get(out.value[0], 0) + out.value[1]
+                    else:
+                        outputs.append((out.tag, out.value))
                 else:
                     docs.append(out)
         outputs.extend((None, d) for d in docs)
+        outputs.extend((STATS, kv) for kv in sorted(stats.items()))
         return outputs
 
     def _normalize(self, records, outputs) -> list:
@@ -145,21 +150,23 @@ class DocumentsFn(beam.DoFn):
             self.counters.inc("normalize.out")
         return docs
 
-    def _remove_lines(self, doc, table):
+    def _remove_lines(self, doc, table, stats):
         self.counters.inc("dedup.line.docs_in")
         res = lines.remove_common(doc["text"], lines.text_rank(doc["text_hash"]), table, self.line_cfg.min_chars)
         if not res.removed_lines:
             return doc
-        self.counters.inc("dedup.line.docs_cleaned")
-        self.counters.inc("dedup.line.removed_lines", res.removed_lines)
-        self.counters.inc("dedup.line.removed_chars", res.removed_chars)
+        for name, n in (("docs_cleaned", 1), ("removed_lines", res.removed_lines),
+                        ("removed_chars", res.removed_chars)):
+            self.counters.inc(f"dedup.line.{name}", n)
+            stats[f"dedup.line.{name}"] = stats.get(f"dedup.line.{name}", 0) + n
         signals = {**(doc["quality_signals"] or {}), "dedup.line.removed_lines": float(res.removed_lines),
                    "dedup.line.removed_chars": float(res.removed_chars)}
         return dict(set_text(doc, res.text), quality_signals=signals)
 
 
 class Documents(beam.PTransform):
-    """chunks -> {"kept", REJECTED, DEAD_LETTER, TOTALS (dict kind -> hits, one element), INPUT}."""
+    """chunks -> {"kept", REJECTED, DEAD_LETTER, TOTALS (dict kind -> hits, one element), STATS (dict name -> n,
+    one element), INPUT}."""
 
     def __init__(self, cfg, quality_filters, cache_root: str | None):
         super().__init__()
@@ -167,21 +174,24 @@ class Documents(beam.PTransform):
 
     def expand(self, chunks):
         cfg, q = self.cfg, self.quality_filters
-        outs = (REJECTED, DEAD_LETTER, TOTALS, INPUT)
+        outs = (REJECTED, DEAD_LETTER, TOTALS, STATS, INPUT)
         if not cfg.dedup.line.enabled:
             r = chunks | "Stages" >> beam.ParDo(DocumentsFn(cfg, q, self.cache_root)).with_outputs(*outs, main="kept")
-            kept, rejected, totals = r.kept, [r[REJECTED]], [r[TOTALS]]
+            kept, rejected, totals, stats = r.kept, [r[REJECTED]], [r[TOTALS]], [r[STATS]]
         else:
             a = chunks | "Prepare" >> beam.ParDo(DocumentsFn(cfg, q, self.cache_root, "pre")).with_outputs(
                 *outs, main="chunks")
             table = a.chunks | "CommonLines" >> CommonLinesTable(cfg.dedup.line.stage_config())
             b = a.chunks | "Filter" >> beam.ParDo(DocumentsFn(cfg, q, self.cache_root, "post"),
                                                   beam.pvalue.AsSingleton(table)).with_outputs(
-                REJECTED, TOTALS, main="kept")
+                REJECTED, TOTALS, STATS, main="kept")
             kept, rejected, totals = b.kept, [a[REJECTED], b[REJECTED]], [a[TOTALS], b[TOTALS]]
+            stats = [a[STATS], b[STATS]]
             r = a
         all_rejected = rejected[0] if len(rejected) == 1 else rejected | "AllStageRejects" >> beam.Flatten()
         all_totals = totals[0] if len(totals) == 1 else totals | "AllPiiTotals" >> beam.Flatten()
         totals = all_totals | "SumPiiPerKind" >> beam.CombinePerKey(sum) | "PiiAsDict" >> beam.combiners.ToDict()
-        return {"kept": kept, REJECTED: all_rejected, DEAD_LETTER: r[DEAD_LETTER], TOTALS: totals,
+        all_stats = stats[0] if len(stats) == 1 else stats | "AllStats" >> beam.Flatten()
+        stats = all_stats | "SumStats" >> beam.CombinePerKey(sum) | "StatsAsDict" >> beam.combiners.ToDict()
+        return {"kept": kept, REJECTED: all_rejected, DEAD_LETTER: r[DEAD_LETTER], TOTALS: totals, STATS: stats,
                 INPUT: r[INPUT]}

@@ -95,7 +95,9 @@ def test_bundled_heldout_is_outside_the_sample_inputs(heldout_texts):
 def test_raw_config_turns_off_every_filter():
     cfg = load_config()
     raw = ablate_mod.raw_config(cfg, "/x/tokenizer.json")
-    assert not (raw.langid.enabled or raw.quality.enabled or raw.dedup.exact.enabled or raw.dedup.near.enabled)
+    assert not (raw.langid.enabled or raw.quality.enabled or raw.dedup.exact.enabled or raw.dedup.near.enabled
+                or raw.dedup.line.enabled or raw.quality.classifier.enabled or raw.decon.enabled
+                or raw.url_filter.enabled)
     assert raw.tokenize.tokenizer == "/x/tokenizer.json" and raw.tokenize.seq_len == cfg.tokenize.seq_len
     assert raw.train == cfg.train and cfg.langid.enabled
 
@@ -115,20 +117,25 @@ def test_ablate_on_the_bundled_sample(tmp_path, heldout_texts):
     out = tmp_path / "abl"
     res = ablate_mod.ablate(sample_inputs(), str(out), cfg, heldout=str(held), max_steps=20, device="cpu",
                             log=io.StringIO())
-    raw, cleaned = res["runs"]["raw"], res["runs"]["cleaned"]
-    for name in ("raw", "cleaned"):
+    raw, cleaned, clf = res["runs"]["raw"], res["runs"]["cleaned"], res["runs"]["classifier"]
+    for name in ("raw", "cleaned", "classifier"):
         assert (out / name / "manifest.json").is_file() and (out / f"train_{name}" / "metrics.jsonl").is_file()
     assert raw["input_docs"] == cleaned["input_docs"]
     assert raw["kept_docs"] >= cleaned["kept_docs"] and raw["rejected"] == 0
     assert raw["train_tokens"] > cleaned["train_tokens"]
-    assert raw["tokens_trained"] == cleaned["tokens_trained"] == 20 * 4 * 64
+    assert raw["tokens_trained"] == cleaned["tokens_trained"] == clf["tokens_trained"] == 20 * 4 * 64
+    # the third arm: the heuristics, then the classifier keeps the best-scoring half of their survivors
+    assert res["classifier_cut"]["keep_top_fraction"] == ablate_mod.DEFAULT_TOP_FRACTION
+    assert clf["kept_docs"] < cleaned["kept_docs"] and clf["train_tokens"] < cleaned["train_tokens"]
+    assert math.isfinite(clf["heldout_loss"])
+    assert res["heldout_loss_classifier_minus_cleaned"] == pytest.approx(clf["heldout_loss"] - cleaned["heldout_loss"])
     assert raw["epochs"] < cleaned["epochs"]
     for r in (raw, cleaned):
         assert math.isfinite(r["heldout_loss"]) and r["heldout_ppl"] == pytest.approx(math.exp(r["heldout_loss"]))
     assert res["heldout"]["texts"] == 5
     assert json.loads((out / "ablation.json").read_text())["runs"]["raw"]["kept_docs"] == raw["kept_docs"]
     md = (out / "ablation.md").read_text()
-    assert "| run | input docs | kept docs |" in md and "| raw |" in md and "| cleaned |" in md
+    assert "| run | input docs | kept docs |" in md and "| raw |" in md and "| cleaned |" in md and "| classifier |" in md
     assert (out / "loss_curves.png").read_bytes()[:8] == PNG_MAGIC
     with pytest.raises(RunError, match="already exists"):
         ablate_mod.ablate(sample_inputs(), str(out), cfg, heldout=str(held), log=io.StringIO())

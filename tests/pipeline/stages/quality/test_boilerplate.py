@@ -1,14 +1,10 @@
-"""Tests for pipeline.stages.quality.boilerplate (line rules, density classifier, web profile, real pages)."""
-import gzip
-import json
-from pathlib import Path
-
+"""Tests for pipeline.stages.quality.boilerplate (line rules, density classifier, web profile; the real pages are
+in test_real_data.py)."""
 import pytest
 
 from pipeline.stages.quality import apply_filters, boilerplate, profile_filters
 from pipeline.stages.quality.boilerplate import Thresholds, check, label_lines
 
-DATA = Path(__file__).resolve().parents[4].parent / "shared" / "data"
 TH = Thresholds()
 
 PARA = ("The committee met on Monday to discuss the budget and the plans for the next year, and the members "
@@ -202,44 +198,6 @@ def test_repeated_blocks_of_short_lines_go_single_repeats_stay():
     lines = [PARA, *block, PARA2, *block, PARA, "Returns", PARA2, "Returns", PARA]
     labels = label_lines(lines, "en", TH, set())
     assert labels[5:8] == ["repeated"] * 3 and labels[1:4] == [None] * 3 and labels[11] is None
-
-
-def read_jsonl(relpath: str) -> list[dict]:
-    path = DATA / relpath
-    if not path.exists():
-        pytest.skip(f"shared data not found: {path} (needs the ../shared checkout)")
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
-
-
-def test_web_profile_on_real_trafilatura_pages():
-    """Floors measured with bench/bench_web_quality.py, on the pages that lid.176 calls English among the
-    first 500 (same matching rule as the bench); the full-set numbers are in the bench's output."""
-    from pipeline.stages import langid
-    from pipeline.stages.normalize import normalize_text
-    docs = read_jsonl("web_trafilatura_eval/documents.jsonl.gz")[:500]
-    texts = [normalize_text(d["text"]) for d in docs]
-    preds = langid.LangIdModel().predict(texts)
-    norm = lambda s: " ".join(normalize_text(s).split())  # noqa: E731
-    kept = main = main_ok = boiler = boiler_gone = 0
-    chain = profile_filters("web")
-    for d, text, (lang, score) in zip(docs, texts, preds):
-        if langid.decide(lang, score, ["en"], 0.65) is not None:
-            continue
-        r = apply_filters(text, "en", chain)
-        if r.rejection is not None:
-            continue
-        kept += 1
-        src, dst = norm(text), norm(r.text)
-        for s in map(norm, d["main_text_must_contain"]):
-            if s in src:
-                main, main_ok = main + 1, main_ok + (s in dst)
-        for s in map(norm, d["main_text_must_not_contain"]):
-            if s in src:
-                boiler, boiler_gone = boiler + 1, boiler_gone + (s not in dst)
-    assert kept >= 95, kept  # measured 101
-    assert main_ok / main >= 0.90, (main_ok, main)  # measured 90.6%
-    assert boiler_gone / boiler >= 0.84, (boiler_gone, boiler)  # measured 85.9%
 
 
 def test_module_names():

@@ -58,6 +58,11 @@ class ClassifierSection:
     buckets: int = 10
     batch_size: int = 512
 
+    @property
+    def cuts(self) -> bool:
+        """Whether the classifier drops documents (a threshold or a top fraction is set), not only scores."""
+        return self.enabled and (self.threshold is not None or self.keep_top_fraction is not None)
+
 
 @dataclass(frozen=True)
 class QualityConfig:
@@ -344,7 +349,7 @@ def validate(cfg: Config) -> None:
     for key, paths in (("decon.sets", cfg.decon.sets if cfg.decon.enabled else []),
                        ("url_filter.block", cfg.url_filter.block if cfg.url_filter.enabled else []),
                        ("url_filter.allow", cfg.url_filter.allow if cfg.url_filter.enabled else []),
-                       ("quality.classifier.model", [cfg.quality.classifier.model or ""][:1]
+                       ("quality.classifier.model", [cfg.quality.classifier.model]
                         if cfg.quality.classifier.enabled and cfg.quality.classifier.model else [])):
         for path in paths:
             if "://" not in str(path) and not os.path.exists(path):

@@ -140,9 +140,7 @@ def filter_order(cfg) -> list[str]:
     """The stages that can remove a document, in pipeline order (the bias ledger's filters)."""
     return ((["url"] if cfg.url_filter.enabled else []) + (["langid"] if cfg.langid.enabled else [])
             + ([n for n, _ in config_mod.quality_filters(cfg)] if cfg.quality.enabled else [])
-            + (["quality_classifier"] if cfg.quality.classifier.enabled and (
-                cfg.quality.classifier.threshold is not None or cfg.quality.classifier.keep_top_fraction is not None)
-               else [])
+            + (["quality_classifier"] if cfg.quality.classifier.cuts else [])
             + (["pii"] if cfg.pii.enabled else []) + (["decon"] if cfg.decon.enabled else [])
             + (["exact_dedup"] if cfg.dedup.exact.enabled else []) + (["near_dedup"] if cfg.dedup.near.enabled else []))
 
@@ -598,8 +596,9 @@ def _classifier_summary(cfg, stats) -> dict:
     if not c.enabled:
         return out
     from pipeline.stages import classifier
-    info = classifier.model_info(c.model)
-    out.update({"model": info["file"] if c.model is None else c.model, "sha256": info["sha256"],
+    path = c.model or classifier.DEFAULT_MODEL          # hashed, not loaded: a DCLM .bin is gigabytes to parse
+    out.update({"model": os.path.basename(path) if c.model is None else c.model,
+                "sha256": classifier.sha256_file(path),
                 "label": c.label or classifier.DEFAULT_LABEL, "threshold": c.threshold,
                 "keep_top_fraction": c.keep_top_fraction, "buckets": c.buckets,
                 "scored": sum(stats.get(f"quality_classifier.bucket_{i}", 0) for i in range(c.buckets)),

@@ -8,9 +8,8 @@ import apache_beam as beam
 from apache_beam.utils import shared
 
 from pipeline.stages import classifier
-from pipeline.stages.document import reject
 from pipeline.stages.types import Rejection
-from pipeline.transforms.common import REJECTED, STATS, Counters
+from pipeline.transforms.common import REJECTED, STATS, Counters, rejected
 
 _SHARED = shared.Shared()
 NAME = "quality_classifier"
@@ -31,17 +30,14 @@ class ClassifierFn(beam.DoFn):
     def process(self, batch):
         scores = self.model.scores([d["text"] for d in batch])
         for doc, score in zip(batch, scores):
+            bucket = classifier.bucket(score, self.cfg.buckets)
             self.counters.inc(f"{NAME}.in")
-            self.counters.inc(f"{NAME}.bucket_{classifier.bucket(score, self.cfg.buckets)}")
-            yield beam.pvalue.TaggedOutput(STATS, (f"{NAME}.bucket_{classifier.bucket(score, self.cfg.buckets)}", 1))
+            self.counters.inc(f"{NAME}.bucket_{bucket}")
+            yield beam.pvalue.TaggedOutput(STATS, (f"{NAME}.bucket_{bucket}", 1))
             base = doc["quality_score"] if doc["quality_score"] is not None else (doc["lang_score"] or 1.0)
-            doc = dict(doc, quality_classifier_score=score,
-                       quality_bucket=classifier.bucket(score, self.cfg.buckets),
-                       quality_score=float(base) * score)
+            doc = dict(doc, quality_classifier_score=score, quality_bucket=bucket, quality_score=float(base) * score)
             if self.cfg.threshold is not None and score < self.cfg.threshold:
-                rej = Rejection(f"{NAME}.low_score", score)
-                self.counters.inc(rej.reason)
-                yield beam.pvalue.TaggedOutput(REJECTED, reject(doc, rej))
+                yield rejected(self.counters, doc, Rejection(f"{NAME}.low_score", score))
                 continue
             self.counters.inc(f"{NAME}.out")
             yield doc
@@ -72,9 +68,7 @@ class _CutFn(beam.DoFn):
     def process(self, doc, lowest_bin):
         s = doc.get("quality_classifier_score")
         if s is not None and _bin(s) < lowest_bin:
-            rej = Rejection(f"{NAME}.below_top_fraction", s)
-            self.counters.inc(rej.reason)
-            yield beam.pvalue.TaggedOutput(REJECTED, reject(doc, rej))
+            yield rejected(self.counters, doc, Rejection(f"{NAME}.below_top_fraction", s))
         else:
             yield doc
 

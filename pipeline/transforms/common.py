@@ -4,9 +4,11 @@ from __future__ import annotations
 import contextlib
 import threading
 
+import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from pipeline import progress
+from pipeline.stages.document import reject
 
 KEPT = "kept"
 REJECTED = "rejected"
@@ -47,6 +49,12 @@ def recording():
         yield counts
     finally:
         _recorder.counts = outer
+
+
+def rejected(counters: Counters, doc: dict, rejection) -> beam.pvalue.TaggedOutput:
+    """The REJECTED output of `doc` for `rejection` (a Rejection), its reason counted."""
+    counters.inc(rejection.reason)
+    return beam.pvalue.TaggedOutput(REJECTED, reject(doc, rejection))
 
 
 def dead_letter_row(source: str, position: int, stage: str, error: str, raw: bytes) -> dict:

@@ -6,8 +6,9 @@ import apache_beam as beam
 from apache_beam.utils import shared
 
 from pipeline.stages import decon
-from pipeline.stages.document import reject, set_text
-from pipeline.transforms.common import REJECTED, STATS, Counters
+from pipeline.stages.document import set_text
+from pipeline.stages.types import Rejection
+from pipeline.transforms.common import STATS, Counters, rejected
 
 _SHARED = shared.Shared()
 
@@ -40,10 +41,9 @@ class DeconFn(beam.DoFn):
             doc = dict(doc, quality_signals={**(doc["quality_signals"] or {}), "decon.matches": float(res.matches)})
         rej = res.rejection
         if rej is None and res.removed_chars and not res.text.strip():      # nothing left once cut
-            rej = decon.Rejection("decon.contaminated", float(res.matches))
+            rej = Rejection("decon.contaminated", float(res.matches))
         if rej:
-            self.counters.inc(rej.reason)
-            yield beam.pvalue.TaggedOutput(REJECTED, reject(doc, rej))
+            yield rejected(self.counters, doc, rej)
             return
         if res.removed_chars:
             self.counters.inc("decon.docs_cleaned")

@@ -5,8 +5,7 @@ import apache_beam as beam
 from apache_beam.utils import shared
 
 from pipeline.stages import langid
-from pipeline.stages.document import reject
-from pipeline.transforms.common import REJECTED, Counters
+from pipeline.transforms.common import REJECTED, Counters, rejected
 
 _SHARED = shared.Shared()
 
@@ -29,8 +28,7 @@ class LangIdFn(beam.DoFn):
             self.counters.inc("langid.in")
             rej = langid.decide(lang, score, self.languages, self.min_score)
             if rej:
-                self.counters.inc(rej.reason)
-                yield beam.pvalue.TaggedOutput(REJECTED, reject(doc, rej))
+                yield rejected(self.counters, doc, rej)
             else:
                 self.counters.inc("langid.out")
                 yield doc

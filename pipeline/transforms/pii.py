@@ -5,8 +5,8 @@ from __future__ import annotations
 import apache_beam as beam
 
 from pipeline.stages import pii
-from pipeline.stages.document import reject, set_text
-from pipeline.transforms.common import REJECTED, Counters
+from pipeline.stages.document import set_text
+from pipeline.transforms.common import REJECTED, Counters, rejected
 
 TOTALS = "pii_totals"
 
@@ -23,8 +23,7 @@ class PiiFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(TOTALS, (kind, n))
         out = dict(set_text(doc, res.text) if res.text != doc["text"] else doc, pii_counts=dict(res.counts))
         if res.rejection:
-            self.counters.inc(res.rejection.reason)
-            yield beam.pvalue.TaggedOutput(REJECTED, reject(out, res.rejection))
+            yield rejected(self.counters, out, res.rejection)
         else:
             yield out
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import apache_beam as beam
 
 from pipeline.stages import quality
-from pipeline.stages.document import reject, set_text
-from pipeline.transforms.common import DEAD_LETTER, REJECTED, Counters, dead_letter_row
+from pipeline.stages.document import set_text
+from pipeline.transforms.common import DEAD_LETTER, REJECTED, Counters, dead_letter_row, rejected
 
 
 class QualityFn(beam.DoFn):
@@ -28,8 +28,7 @@ class QualityFn(beam.DoFn):
         signals = {**(doc["quality_signals"] or {}), **res.signals}     # line dedup signals come before
         doc = dict(doc, quality_signals=signals, quality_skipped=list(res.skipped), quality_score=score)
         if res.rejection:
-            self.counters.inc(res.rejection.reason)
-            yield beam.pvalue.TaggedOutput(REJECTED, reject(doc, res.rejection))
+            yield rejected(self.counters, doc, res.rejection)
             return
         for name, n in res.line_counts.items():
             self.counters.inc(name, n)

@@ -5,8 +5,7 @@ import apache_beam as beam
 from apache_beam.utils import shared
 
 from pipeline.stages import urlfilter
-from pipeline.stages.document import reject
-from pipeline.transforms.common import REJECTED, Counters
+from pipeline.transforms.common import Counters, rejected
 
 _SHARED = shared.Shared()
 
@@ -32,8 +31,7 @@ class UrlFilterFn(beam.DoFn):
             self.counters.inc("url.missing")
         rej = urlfilter.check(doc["url"], self.lists)
         if rej:
-            self.counters.inc(rej.reason)
-            yield beam.pvalue.TaggedOutput(REJECTED, reject(doc, rej))
+            yield rejected(self.counters, doc, rej)
         else:
             self.counters.inc("url.out")
             yield doc

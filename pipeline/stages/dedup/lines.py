@@ -11,8 +11,8 @@ and its copies or a few revisions of a page do not strip each other.
 
 Normalization follows CCNet (`cc_net/text_normalizer.py`): lowercase, digits -> 0, punctuation removed,
 whitespace collapsed. Lines that normalize to nothing, or to fewer than `min_chars` characters, are never
-counted or removed. Survivor (explicit, deterministic): the line stays in the document whose `doc_id`
-text hashes lowest (`text_rank` of its `text_hash`), so every runner and every order of input keeps the same
+counted or removed. Survivor (explicit, deterministic): the line stays in the document whose text ranks
+lowest (`text_rank` of its `text_hash`), so every runner and every order of input keeps the same
 copy, and exact copies of that document all keep it (they stay exact copies for the exact dedup after).
 """
 from __future__ import annotations
@@ -57,8 +57,12 @@ def text_rank(text_hash: str) -> int:
 
 def line_hashes(text: str, min_chars: int = 1) -> list[int | None]:
     """Per line of `text` (split on "\\n"): its hash, or None when it is never deduplicated."""
+    return _hashes(text.split("\n"), min_chars)
+
+
+def _hashes(lines: list[str], min_chars: int) -> list[int | None]:
     out = []
-    for line in text.split("\n"):
+    for line in lines:
         key = normalize_line(line)
         out.append(line_hash(key) if len(key) >= min_chars else None)
     return out
@@ -103,7 +107,7 @@ def remove_common(text: str, rank: int, common: CommonLines, min_chars: int = 1)
     if not len(common):
         return LineResult(text, 0, 0)
     lines = text.split("\n")
-    hs = line_hashes(text, min_chars)
+    hs = _hashes(lines, min_chars)
     idx = [i for i, h in enumerate(hs) if h is not None]
     if not idx:
         return LineResult(text, 0, 0)

@@ -24,9 +24,11 @@ scoring.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import gzip
 import hashlib
 import json
+import multiprocessing
 import os
 import tempfile
 from pathlib import Path
@@ -152,8 +154,6 @@ def train(positive_paths: Sequence[str], negative_paths: Sequence[str], out_path
     keeps, the main lever on its size (about dim/2 + 1 bytes a row). `notes`: free text for the card (e.g.
     where the inputs came from).
     """
-    import fasttext
-    fasttext.FastText.eprint = lambda *a, **k: None
     if not 0.0 <= holdout < 1.0:
         raise ValueError(f"holdout must be in [0, 1), got {holdout}")
 
@@ -188,15 +188,11 @@ def train(positive_paths: Sequence[str], negative_paths: Sequence[str], out_path
         with open(train_file, "w", encoding="utf-8") as f:
             for label, text in examples:
                 f.write(f"{label} {text}\n")
-        # a NaN (fastText diverging on a small, very easy corpus) is retried with the learning rate halved
-        model, tries = _retry_nan(lambda attempt: fasttext.train_supervised(
-            input=train_file, verbose=0, **{**hyper, "lr": lr * 0.5 ** attempt}))
-        hyper["lr"] = lr * 0.5 ** tries
-        if quantize:
-            model, q_tries = _quantize(model, train_file, tmp, cutoff)
-            tries += q_tries
-        model.save_model(out_path)
-        del model
+        # fastText runs in a fresh process: in a long-lived one (a test session, a notebook) it was seen to hit
+        # "Encountered NaN" on every retry after other native code had run, and never in a fresh process
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+            tries, hyper["lr"] = pool.submit(_fit, train_file, hyper, quantize, cutoff, tmp, out_path).result()
 
     clf = Classifier(out_path, label=POSITIVE_LABEL, max_chars=None)   # texts are prepared already
     metrics = binary_metrics(clf.scores(pos_test), clf.scores(neg_test))
@@ -226,6 +222,22 @@ def train(positive_paths: Sequence[str], negative_paths: Sequence[str], out_path
     with open(out_path + ".card.md", "w", encoding="utf-8") as f:
         f.write(render_card(card))
     return metrics
+
+
+def _fit(train_file: str, hyper: dict, quantize: bool, cutoff: int, tmp: str, out_path: str) -> tuple[int, float]:
+    """Train (and quantize) with fastText, save to out_path; returns (NaN retries, the learning rate used).
+    A NaN (fastText diverging on a small, very easy corpus) is retried with the learning rate halved."""
+    import fasttext
+    fasttext.FastText.eprint = lambda *a, **k: None    # silence the load/save deprecation banner
+    lr = hyper["lr"]
+    model, tries = _retry_nan(lambda attempt: fasttext.train_supervised(
+        input=train_file, verbose=0, **{**hyper, "lr": lr * 0.5 ** attempt}))
+    lr_used = lr * 0.5 ** tries
+    if quantize:
+        model, q_tries = _quantize(model, train_file, tmp, cutoff)
+        tries += q_tries
+    model.save_model(out_path)
+    return tries, lr_used
 
 
 def _retry_nan(fn, tries: int = 4):

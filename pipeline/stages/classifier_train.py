@@ -188,11 +188,7 @@ def train(positive_paths: Sequence[str], negative_paths: Sequence[str], out_path
         with open(train_file, "w", encoding="utf-8") as f:
             for label, text in examples:
                 f.write(f"{label} {text}\n")
-        # fastText runs in a fresh process: in a long-lived one (a test session, a notebook) it was seen to hit
-        # "Encountered NaN" on every retry after other native code had run, and never in a fresh process
-        ctx = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-            tries, hyper["lr"] = pool.submit(_fit, train_file, hyper, quantize, cutoff, tmp, out_path).result()
+        tries, hyper["lr"] = fit(train_file, hyper, out_path, quantize=quantize, cutoff=cutoff)
 
     clf = Classifier(out_path, label=POSITIVE_LABEL, max_chars=None)   # texts are prepared already
     metrics = binary_metrics(clf.scores(pos_test), clf.scores(neg_test))
@@ -222,6 +218,18 @@ def train(positive_paths: Sequence[str], negative_paths: Sequence[str], out_path
     with open(out_path + ".card.md", "w", encoding="utf-8") as f:
         f.write(render_card(card))
     return metrics
+
+
+def fit(train_file: str, hyper: dict, out_path: str, *, quantize: bool = False, cutoff: int = 100_000) \
+        -> tuple[int, float]:
+    """fastText supervised training of `train_file` (fastText's format) with `hyper`, saved to out_path, in a
+    fresh process: in a long-lived one (a test session, a notebook) fastText was seen to hit "Encountered NaN"
+    on every retry after other native code had run, and never in a fresh process. Returns (NaN retries, the
+    learning rate used)."""
+    ctx = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory(prefix="winnow-fit-") as tmp:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+            return pool.submit(_fit, train_file, hyper, quantize, cutoff, tmp, out_path).result()
 
 
 def _fit(train_file: str, hyper: dict, quantize: bool, cutoff: int, tmp: str, out_path: str) -> tuple[int, float]:

@@ -130,14 +130,12 @@ def test_train_writes_ftz_card_and_loadable_model(tmp_path):
 
 
 def test_model_without_hq_label_needs_label(tmp_path):
-    import fasttext
     data = tmp_path / "train.txt"
     pos, neg = _small_corpus(random.Random(3))
     data.write_text("".join(f"__label__good {prepare(p)}\n__label__bad {prepare(n)}\n" for p, n in zip(pos, neg)))
-    model, _ = classifier_train._retry_nan(lambda _: fasttext.train_supervised(
-        input=str(data), dim=16, epoch=5, bucket=200_000, wordNgrams=2, thread=1, verbose=0))
     path = tmp_path / "other.bin"
-    model.save_model(str(path))
+    classifier_train.fit(str(data), dict(dim=16, epoch=5, bucket=200_000, wordNgrams=2, thread=1, lr=0.1),
+                         str(path))
     with pytest.raises(ValueError, match=r"__label__good.*__label__bad|__label__bad.*__label__good"):
         Classifier(str(path))
     with pytest.raises(ValueError, match="__label__nope"):

@@ -342,9 +342,16 @@ def entry() -> None:
     a CI run. Output streams and logging are flushed first; every file and cluster is closed by then."""
     import signal
 
-    def _terminated(signum, frame):          # `kill` and job schedulers: the same clean-up as Ctrl-C
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, _terminated)
+    from pipeline.errors import request_interrupt
+    # Ctrl-C, and `kill` / job schedulers (SIGTERM) with the same clean-up
+    signal.signal(signal.SIGINT, request_interrupt)
+    signal.signal(signal.SIGTERM, request_interrupt)
+    default_hook = sys.unraisablehook
+
+    def _unraisable(u):                      # a Ctrl-C a callback swallowed: the flag carries it, no traceback
+        if not isinstance(u.exc_value, KeyboardInterrupt):
+            default_hook(u)
+    sys.unraisablehook = _unraisable
     rc = main()
     import logging
     logging.shutdown()

@@ -48,3 +48,22 @@ def was_interrupted(exc: BaseException) -> bool:
             return True
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+_interrupt_requested = False
+
+
+def request_interrupt(signum=None, frame=None):
+    """Handler of Ctrl-C (SIGINT) and SIGTERM: remember the request, then raise KeyboardInterrupt. The flag
+    outlives the exception where Python drops it: raised inside a callback it runs with exceptions ignored
+    (distributed's gc callback, a weakref finalizer), KeyboardInterrupt is discarded and the run would go on
+    to put its output in place; `check_interrupt` stops it before that."""
+    global _interrupt_requested
+    _interrupt_requested = True
+    raise KeyboardInterrupt
+
+
+def check_interrupt() -> None:
+    """Raise KeyboardInterrupt if an interrupt was requested, even one that a callback swallowed."""
+    if _interrupt_requested:
+        raise KeyboardInterrupt

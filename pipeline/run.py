@@ -19,6 +19,7 @@ from apache_beam.io.filesystems import FileSystems
 import schemas
 import schemas.manifest
 from pipeline import config as config_mod
+from pipeline import errors
 from pipeline import runners
 from pipeline.errors import GateError, RunError  # noqa: F401  (re-exported: callers import them here)
 from pipeline.io import chunk_cache, files, outdir
@@ -353,6 +354,7 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
                 client = getattr(result, "client", None)       # the dask runner's distributed.Client
                 if client is not None:
                     client.close()
+        errors.check_interrupt()          # a Ctrl-C that a callback swallowed still stops the run before the swap
 
         if in_job:
             manifest = _read_json(files.join(out, schemas.manifest.MANIFEST_FILE))

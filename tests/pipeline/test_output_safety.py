@@ -275,3 +275,24 @@ def test_full_disk_is_one_line_exit_2_and_frees_the_space(tmp_path):
         assert os.listdir(disk) == []
     finally:
         subprocess.run(["umount", str(disk)])
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_ctrl_c_that_a_callback_swallows_still_stops_the_run(monkeypatch):
+    """Python drops an exception raised in a finalizer or gc callback (distributed has one): the request
+    is remembered, and run_pipeline checks it before it puts any output in place."""
+    import gc
+    import weakref
+
+    from pipeline import errors
+    monkeypatch.setattr(errors, "_interrupt_requested", False)
+    errors.check_interrupt()                         # nothing requested: no-op
+
+    class Owner:
+        pass
+    owner = Owner()
+    weakref.finalize(owner, errors.request_interrupt)
+    del owner
+    gc.collect()                                      # the KeyboardInterrupt is raised and swallowed here
+    with pytest.raises(KeyboardInterrupt):
+        errors.check_interrupt()

@@ -10,6 +10,8 @@ import re
 import unicodedata
 
 import ftfy
+import ftfy.badness
+import ftfy.chardata
 import ftfy.fixes
 
 _DIGEST_BYTES = 16               # 128-bit blake2b: collisions negligible at 10^12 documents
@@ -66,13 +68,34 @@ def normalize_text(text: str) -> str:
 
 
 def _fix_text(text: str) -> str:
-    """ftfy.fix_text, skipping ASCII lines. ftfy fixes text line by line, and after _clean an ASCII line
-    has nothing ftfy would change (no mojibake, controls, ligatures or odd line breaks are ASCII), so the
-    output is the same; this only saves ftfy's per-line overhead, which dominated (about 5x on web pages)."""
+    """ftfy.fix_text, line by line, skipping lines ftfy would return unchanged. ftfy fixes text line by line;
+    after _clean an ASCII line has nothing ftfy would change (no mojibake, controls, ligatures or odd line
+    breaks are ASCII), and so has a line that _unchanged_by_ftfy clears. This only saves ftfy's per-line
+    overhead (about 5x on web pages for ASCII lines, 3x more on non-Latin text); the output is the same."""
     if text.isascii():
         return text
     lines = text.split("\n")
-    return "\n".join(ftfy.fix_text(line, _FTFY) if not line.isascii() else line for line in lines)
+    return "\n".join(line if line.isascii() or _unchanged_by_ftfy(line) else ftfy.fix_text(line, _FTFY)
+                     for line in lines)
+
+
+# Characters that make one of ftfy's fixers act on a line that is not mojibake, with _FTFY's options:
+# fix_c1_controls (U+0080-U+009F), fix_latin_ligatures (ftfy.chardata.LIGATURES), fix_line_breaks (CR,
+# U+2028/2029, NEL), fix_surrogates, remove_terminal_escapes (ESC) and remove_control_chars
+# (ftfy.chardata.CONTROL_CHARS). unescape_html, fix_character_width and uncurl_quotes are off.
+_FTFY_ACTS_ON = re.compile("[" + "".join(
+    re.escape(chr(c)) for c in sorted(set(ftfy.chardata.CONTROL_CHARS) | set(ftfy.chardata.LIGATURES)
+                                      | set(range(0x80, 0xA0)) | {0x0D, 0x1B, 0x2028, 0x2029})
+) + "\\ud800-\\udfff]")
+
+
+def _unchanged_by_ftfy(line: str) -> bool:
+    """True when ftfy.fix_text(line, _FTFY) == line, decided without running its fixers: ftfy's fix_encoding
+    returns a line unchanged unless ftfy.badness.is_bad(line) (ftfy/__init__.py
+    _fix_encoding_one_step_and_explain), no other enabled fixer has a character to act on, and the line is
+    already NFC. A line that fails the test goes through ftfy itself."""
+    return (not ftfy.badness.is_bad(line) and _FTFY_ACTS_ON.search(line) is None
+            and unicodedata.is_normalized("NFC", line))
 
 
 def _clean(text: str) -> str:

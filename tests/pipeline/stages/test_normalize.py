@@ -3,6 +3,7 @@ import unicodedata
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from pipeline.stages import normalize
 from pipeline.stages.normalize import make_doc_id, normalize_text, text_hash
 
 
@@ -80,3 +81,44 @@ def test_make_doc_id_is_unique_per_record():
     assert len(ids) == 7
     assert make_doc_id(src, "7", 2, "t") == make_doc_id(src, "7", 2, "other text")   # the id, not the text
     assert make_doc_id(src, None, 0, "a") != make_doc_id(src, None, 0, "b")           # no id: content hash
+
+
+def _non_ascii_lines(path, limit):
+    import gzip
+    import json
+    lines = []
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for raw in f:
+            text = json.loads(raw).get("text") or ""
+            lines += [line for line in normalize._clean(text).split("\n") if not line.isascii()]
+            if len(lines) >= limit:
+                break
+    return lines[:limit]
+
+
+def test_ftfy_shortcut_matches_ftfy_on_real_text_and_its_mojibake(shared):
+    """_fix_text skips ftfy on lines _unchanged_by_ftfy clears: on real text in many scripts (UDHR) and on that
+    text turned into mojibake by six single-byte encodings, every cleared line is one ftfy leaves unchanged,
+    and the check clears most of the clean lines (the point of it) and none of the mojibake ones ftfy fixes."""
+    import ftfy
+    lines = _non_ascii_lines(shared("langid_udhr2", "udhr2.jsonl.gz"), 3000)
+    assert len(lines) == 3000
+    cleared = [line for line in lines if normalize._unchanged_by_ftfy(line)]
+    assert len(cleared) > 0.9 * len(lines)
+    for line in cleared:
+        assert ftfy.fix_text(line, normalize._FTFY) == line
+    fixed = 0
+    for line in lines[:500]:
+        for enc in ("latin-1", "cp1252", "cp1251", "cp1253", "macroman", "cp437"):
+            for bad in normalize._clean(line.encode("utf-8").decode(enc, errors="replace")).split("\n"):
+                repaired = ftfy.fix_text(bad, normalize._FTFY)
+                if normalize._unchanged_by_ftfy(bad):
+                    assert repaired == bad
+                fixed += repaired != bad
+    assert fixed > 1000                            # the mojibake is real: ftfy repairs much of it
+
+
+@pytest.mark.parametrize("line", ["\ufb01ne caf\u00e9", "caf\u00e9\u2028x", "caf\u00e9\x85", "e\u0301t\u00e9",
+                                  "caf\u00c3\u00a9", "caf\u00e9\ufeff", "caf\u00e9\x9b"])
+def test_ftfy_shortcut_sends_lines_with_work_to_ftfy(line):
+    assert not normalize._unchanged_by_ftfy(line)

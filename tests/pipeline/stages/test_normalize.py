@@ -101,6 +101,7 @@ def test_ftfy_shortcut_matches_ftfy_on_real_text_and_its_mojibake(shared):
     text turned into mojibake by six single-byte encodings, every cleared line is one ftfy leaves unchanged,
     and the check clears most of the clean lines (the point of it) and none of the mojibake ones ftfy fixes."""
     import ftfy
+    assert normalize._MOJIBAKE_ANCHORS is not None           # ftfy's BADNESS_RE still has the expected shape
     lines = _non_ascii_lines(shared("langid_udhr2", "udhr2.jsonl.gz"), 3000)
     assert len(lines) == 3000
     cleared = [line for line in lines if normalize._unchanged_by_ftfy(line)]
@@ -112,6 +113,8 @@ def test_ftfy_shortcut_matches_ftfy_on_real_text_and_its_mojibake(shared):
         for enc in ("latin-1", "cp1252", "cp1251", "cp1253", "macroman", "cp437"):
             for bad in normalize._clean(line.encode("utf-8").decode(enc, errors="replace")).split("\n"):
                 repaired = ftfy.fix_text(bad, normalize._FTFY)
+                if normalize._MOJIBAKE_ANCHORS.search(bad) is None:
+                    assert not ftfy.badness.is_bad(bad)
                 if normalize._unchanged_by_ftfy(bad):
                     assert repaired == bad
                 fixed += repaired != bad

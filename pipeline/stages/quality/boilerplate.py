@@ -5,7 +5,10 @@ Structural rules use language-neutral cues plus the small lists of boilerplate_w
 Then structure: short runs between good lines and sentences at their edges stay (inner_runs, edges); blocks
 with little good text away from the main block go (`off_main`), as does a section opened by a teaser heading
 ("Related", "Comments", "Mehr zum Thema": `teaser`) and a repeated block of short lines (`repeated`).
-Rejects a page with too little left (`boilerplate.no_main_text`). Removed lines: `boilerplate.line.<rule>`.
+Lists stay with the text: what a sentence ending with ":" introduces (lists), a numbered list going on from a
+kept item (numbered). Last, C4's words-per-line rule with context (`few_words`): headings inside the text stay.
+Invisible format characters (U+2063 ...) are ignored by every rule. Rejects a page with too little left
+(`boilerplate.no_main_text`). Removed lines: `boilerplate.line.<rule>`.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from pipeline.stages.quality.base import QualityResult, check_rule_names
 from pipeline.stages.types import Rejection
 
 NAME = "boilerplate"
-LINE_RULES = ("separator", "navigation", "link_list", "legal", "call_to_action", "share", "byline", "repeated", "low_density", "off_main", "teaser")
+LINE_RULES = ("separator", "navigation", "link_list", "legal", "call_to_action", "share", "byline", "repeated", "low_density", "off_main", "teaser", "few_words")
 PAGE_RULES = ("no_main_text",)
 RULES = LINE_RULES + PAGE_RULES
 
@@ -74,6 +77,18 @@ class Thresholds:
     # a template block (stdlib pydoc pages kept 82% -> 92%, web numbers unchanged).
     max_repeated_length: int = 70
     min_repeated_run: int = 3
+    # C4 (Raffel et al. 2020, sec. 2.2; datatrove C4QualityFilter): a line with fewer than min_line_words
+    # words goes (`few_words`), but here with context: a run of at most max_inner_short_run such lines with
+    # kept lines on both sides stays (a heading, a label or a one-word code line inside the text), and so
+    # does the continuation of a hard-wrapped sentence. 0 switches the rule off.
+    min_line_words: int = 3
+    max_inner_short_run: int = 2
+    # Winnow default: a cut teaser section also ends at min_prose_run kept prose lines in a row (the
+    # article going on in paragraphs under 200 characters).
+    min_prose_run: int = 3
+    # Winnow default: up to this many lines only low_density removed, directly after a kept sentence that
+    # ends with ":" (>= min_edge_words words), are the list, code or table it introduces.
+    max_list_run: int = 8
     disabled_rules: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -92,6 +107,9 @@ _DATE_RE = re.compile(rf"\b(\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}|\d{{4}}-\d{{2}
                       rf"({_MONTHS})\.?\s+\d{{1,2}}(st|nd|rd|th)?,?\s+\d{{4}}|"
                       rf"\d{{1,2}}(\.|st|nd|rd|th)?\s+(de\s+)?({_MONTHS})\.?,?\s+(de\s+)?\d{{4}})\b", re.I)
 _CODE_MARKS = frozenset("(){}[];<>")
+# Invisible format characters (soft hyphen, zero-width space/joiners, word joiner, invisible separators, BOM):
+# the rules see lines without them, so "Drain the noodles.\u2063" ends with its full stop.
+_INVISIBLE_RE = re.compile("[\u00ad\u200b-\u200d\u2060-\u2064\ufeff]")
 _SENTENCE_END = (".", "!", "?", ":", '"', "”", "…")
 _CODE_RE = re.compile(r"[{};]\s*$|^\s*(>>>|\$ |#include|def |class |import |from \S+ import|return\b)|"
                       r"\w\([^)]*\)|[=<>!]=|->|::")
@@ -318,10 +336,13 @@ def label_lines(lines: list[str], lang: str, th: Thresholds, off: set[str]) -> l
     """The rule that removes each line, or None to keep it. Structural rules first; the density classifier
     then classifies each unit (a line, or a hard-wrapped paragraph) and revises classes by context."""
     stop = BW.STOP_WORDS.get(W.base_lang(lang))
+    lines = [_INVISIBLE_RE.sub("", ln) for ln in lines]
     labels = [_structural_rule(ln, tokens(ln), th, off) if ln.strip() else None for ln in lines]
     if stop is None or "low_density" in off:
         if "repeated" not in off:
             repeated(lines, labels, th)
+        if "few_words" not in off:
+            few_words(lines, labels, lang, th)
         return labels
     classes = ["removed" if rule else "short" for rule in labels]
     for start, end in _units(lines, labels):
@@ -333,13 +354,88 @@ def label_lines(lines: list[str], lang: str, th: Thresholds, off: set[str]) -> l
         if c == "bad" and labels[i] is None and lines[i].strip():
             labels[i] = "low_density"
     inner_runs(lines, labels, final, th)
+    lists(lines, labels, final, th)
+    numbered(lines, labels)
     main_region(lines, labels, final, th, off)
     edges(lines, labels, final, th)
     if "teaser" not in off:
-        teasers(lines, labels, final, th)
+        teasers(lines, labels, final, classes, th)
     if "repeated" not in off:
         repeated(lines, labels, th)
+    if "few_words" not in off:
+        few_words(lines, labels, lang, th)
     return labels
+
+
+def _n_words(line: str, spaceless: bool) -> int:
+    """Words as C4 counts them (whitespace-separated; characters and words for spaceless scripts)."""
+    return W.n_words(W.split_words(line)) if spaceless else len(line.split())
+
+
+def few_words(lines, labels, lang, th) -> None:
+    """C4's words-per-line rule with context: a kept line of fewer than min_line_words words goes, unless it
+    continues a hard-wrapped sentence of the kept line before it, or it is in a run of at most
+    max_inner_short_run such lines between two kept lines (a heading, a label or a short code line inside
+    the text: "Conclusion", "The takeaway", "}")."""
+    if th.min_line_words <= 0:
+        return
+    spaceless = W.is_spaceless("\n".join(lines[:50]), lang)
+    idx = [i for i, ln in enumerate(lines) if ln.strip()]
+    short, code = [], []
+    for k, i in enumerate(idx):
+        prev = idx[k - 1] if k else None
+        cont = prev is not None and labels[prev] is None and wrapped(lines[prev].rstrip(), lines[i])
+        short.append(labels[i] is None and not cont and _n_words(lines[i].strip(), spaceless) < th.min_line_words)
+        code.append(bool(_CODE_RE.search(lines[i])))
+    k = 0
+    while k < len(idx):
+        if not short[k]:
+            k += 1
+            continue
+        j = k
+        while j < len(idx) and short[j]:
+            j += 1
+        inside = 0 < k and j < len(idx) and labels[idx[k - 1]] is None and labels[idx[j]] is None
+        if not inside or j - k > th.max_inner_short_run or any(code[k:j]):
+            for m in idx[k:j]:
+                labels[m] = "few_words"
+        k = j
+
+
+_ITEM_NUMBER_RE = re.compile(r"\s*(\d{1,3})[.)]\s")
+
+
+def numbered(lines, labels) -> None:
+    """A numbered list is one block: items numbered on from a kept item ("1. ...", "2. ...", one a line)
+    that only low_density removed stay (a top-100 list longer than any run rule allows)."""
+    idx = [i for i, ln in enumerate(lines) if ln.strip()]
+    expect = None
+    for i in idx:
+        m = _ITEM_NUMBER_RE.match(lines[i])
+        n = int(m.group(1)) if m else None
+        if n is not None and n == expect and labels[i] in (None, "low_density"):
+            labels[i] = None
+        elif n is None or labels[i] is not None:
+            expect = None
+            continue
+        expect = n + 1
+
+
+def lists(lines, labels, final, th) -> None:
+    """A kept sentence ending with ":" (>= min_edge_words words) introduces what follows: up to
+    max_list_run lines after it that are kept or only low_density removed (list items, code, a table)
+    stay, up to the first line another rule removed."""
+    idx = [i for i, ln in enumerate(lines) if ln.strip()]
+    for k, i in enumerate(idx):
+        line = lines[i].rstrip()
+        if labels[i] is not None or final[i] != "good" or not line.endswith(":"):
+            continue
+        if len(tokens(line)) < th.min_edge_words:
+            continue
+        for j in idx[k + 1:k + 1 + th.max_list_run]:
+            if labels[j] not in (None, "low_density"):
+                break
+            labels[j] = None
 
 
 _COUNT_RE = re.compile(r"[\d\s()\[\]:»›>+-]+")
@@ -353,9 +449,18 @@ def teaser_heading(line: str, th: Thresholds) -> bool:
             and key.startswith(BW.TEASER_HEADINGS))
 
 
-def teasers(lines, labels, final, th) -> None:
-    """After the main text has begun, a teaser heading removes what follows up to a kept good line of
-    min_good_length characters followed by another kept good line (the article going on), or to the end."""
+def _prose_run(lines, idx: list[int], k: int, labels, final, classes, n: int) -> bool:
+    """True when the n non-blank lines from idx[k] on are all kept prose: classified good or near-good and
+    ending with a sentence mark (teaser titles have none)."""
+    run = idx[k:k + n]
+    return len(run) == n and all(labels[j] is None and final[j] == "good" and classes[j] in ("good", "neargood")
+                                 and lines[j].rstrip().endswith((".", "!", "?", '"', "”")) for j in run)
+
+
+def teasers(lines, labels, final, classes, th) -> None:
+    """After the main text has begun, a teaser heading removes what follows up to the article going on (a
+    kept good line of min_good_length characters followed by another kept good line, or min_prose_run kept
+    prose lines in a row: teasers alternate titles and blurbs), or to the end."""
     idx = [i for i, ln in enumerate(lines) if ln.strip()]
     started, cut = False, False
     for k, i in enumerate(idx):
@@ -363,6 +468,8 @@ def teasers(lines, labels, final, th) -> None:
             nxt = next((j for j in idx[k + 1:] if labels[j] is None), None)
             if nxt is not None and final[nxt] == "good":
                 cut = False
+        if cut and th.min_prose_run > 0 and _prose_run(lines, idx, k, labels, final, classes, th.min_prose_run):
+            cut = False
         if not cut and started and teaser_heading(lines[i], th):
             cut = True
         if cut and labels[i] is None:

@@ -26,8 +26,9 @@ def test_paragraphs_are_good():
 
 
 def rule_of(line: str, lang: str = "en") -> str | None:
-    """The structural rule that removes `line` when it stands between two good paragraphs."""
-    return label_lines([PARA, line, PARA2], lang, TH, set())[1]
+    """The structural rule that removes `line` when it stands between two good paragraphs (few_words, C4's
+    words-per-line rule, is tested on its own below)."""
+    return label_lines([PARA, line, PARA2], lang, TH, {"few_words"})[1]
 
 
 @pytest.mark.parametrize("line, rule", [
@@ -78,8 +79,11 @@ def test_low_density_removes_menu_and_keeps_heading_between_paragraphs():
 
 def test_short_line_just_before_a_paragraph_is_its_heading():
     # jusText max_heading_distance: a short line within 200 characters before a good paragraph stays
-    labels = label_lines(["Menu", "Budget plans", PARA, PARA2], "en", TH, set())
+    labels = label_lines(["Menu", "Budget plans", PARA, PARA2], "en", TH, {"few_words"})
     assert labels == ["navigation", None, None, None]
+    # a two-word heading with no kept line before it is C4's short line (few_words), as c4 removed it before
+    assert label_lines(["Menu", "Budget plans", PARA, PARA2], "en", TH, set())[1] == "few_words"
+    assert label_lines(["Menu", "Town budget plans", PARA, PARA2], "en", TH, set())[1] is None
 
 
 def test_lead_sentence_under_a_byline_is_kept():
@@ -94,8 +98,10 @@ def test_hard_wrapped_prose_and_code_survive():
             "such that all of the elements in the list\nbefore it are smaller, and all of the others are at "
             "least as large as\nthe item that is inserted.\n\nbisect_left(a, x, lo=0, hi=None)\n"
             "if (x < y) {\n    return a;\n}\n\n" + PARA)
-    r = check(text, "en", TH)
+    r = check(text, "en", Thresholds(disabled_rules=("few_words",)))
     assert r.rejection is None and r.text == text and r.line_counts == {}
+    # the one-word code line "}" is C4's short line (few_words; in the web profile c4 removed it before)
+    assert check(text, "en", TH).line_counts == {"boilerplate.line.few_words": 1}
 
 
 def test_german_page():
@@ -110,8 +116,10 @@ def test_german_page():
 
 def test_language_without_stop_words_skips_low_density():
     text = "\n".join(["Главная", "Новости", PARA.replace("the", "это") * 2])
-    r = check(text, "ru", TH)
+    r = check(text, "ru", Thresholds(disabled_rules=("few_words",)))
     assert r.skipped == ["boilerplate.low_density"] and "Главная" in r.text
+    # C4's words-per-line rule (few_words) needs no word list: the one-word menu entries go
+    assert check(text, "ru", TH).line_counts == {"boilerplate.line.few_words": 2}
 
 
 def test_no_main_text_and_disabled_rules():
@@ -158,10 +166,11 @@ def test_web_profile_keeps_technical_documentation():
                       "d: the diameter.", "Returns", "A dict.", "", ARTICLE.split("\n")[12]])
     assert apply_filters(doc, "en", profile_filters("fineweb")).rejection is not None  # "{" (c4.curly_bracket)
     r = apply_filters(doc, "en", profile_filters("web"))
-    # boilerplate keeps every line; c4 (FineWeb's min_words_per_line=3) then drops the one- and two-word
-    # lines ("Parameters", "def area(r):") in both profiles
+    # boilerplate's few_words (C4's 3 words a line, with context) drops the two-word code line; the one- and
+    # two-word headings between kept lines ("Parameters", "Returns", "A dict.") stay
     assert r.rejection is None and "return {'r': r, 'area': 3.14 * r * r}" in r.text
-    assert boilerplate.check(doc, "en", TH).text == doc
+    assert "def area(r):" not in r.text and "Parameters\nr: the radius.\nReturns\nA dict." in r.text
+    assert boilerplate.check(doc, "en", Thresholds(disabled_rules=("few_words",))).text == doc
 
 
 BIO = ("Jane Doe has written for the paper since 2010, and before that she was a teacher at one of the schools "
@@ -196,8 +205,61 @@ def test_short_lines_inside_the_article_and_sentences_at_its_edges_stay():
 def test_repeated_blocks_of_short_lines_go_single_repeats_stay():
     block = ["Methods inherited from Base:", "close(self)", "open(self)"]
     lines = [PARA, *block, PARA2, *block, PARA, "Returns", PARA2, "Returns", PARA]
-    labels = label_lines(lines, "en", TH, set())
+    labels = label_lines(lines, "en", TH, {"few_words"})
     assert labels[5:8] == ["repeated"] * 3 and labels[1:4] == [None] * 3 and labels[11] is None
+
+
+def test_few_words_keeps_headings_inside_the_text_only():
+    # C4's rule (< 3 words a line) with context: a run of <= max_inner_short_run short lines between kept
+    # lines stays; short lines at the edges, code lines and longer runs go
+    lines = ["Menu item", PARA, "The takeaway", PARA2, "Step one", "Step two", "Step three", PARA, "}", PARA2,
+             "Cats", "Dogs"]
+    labels = label_lines(lines, "en", TH, {"low_density"})
+    assert labels == ["few_words", None, None, None] + ["few_words"] * 3 + [None, "few_words", None] \
+        + ["few_words"] * 2
+    assert label_lines(lines, "en", Thresholds(min_line_words=0), {"low_density"}) == [None] * len(lines)
+    assert label_lines(lines, "en", TH, {"low_density", "few_words"}) == [None] * len(lines)
+
+
+def test_few_words_keeps_the_end_of_a_hard_wrapped_sentence():
+    lines = ["The committee met on Monday to discuss the budget and the plans for the",
+             "next year.", "Cats"]
+    assert label_lines(lines, "en", TH, {"low_density", "no_main_text"}) == [None, None, "few_words"]
+
+
+def test_list_introduced_by_a_sentence_ending_with_a_colon_stays():
+    items = ["set-option -g mouse on", "Laura Frank, Director of Engineering", "Rachel White, Developer Lead"]
+    labels = label_lines([PARA, PARA2 + " Read about:", *items, "Share", "Tweet"], "en", TH, set())
+    assert labels == [None, None, None, None, None, "share", "share"]
+    labels = label_lines([PARA, PARA2, *items, "Share", "Tweet"], "en", TH, set())  # no colon: no list
+    assert labels[2:5] == ["low_density"] * 3
+    assert label_lines([PARA, PARA2 + " Read about:", *items], "en", Thresholds(max_list_run=0), set())[2:] == \
+        ["low_density"] * 3
+
+
+def test_numbered_list_goes_on_from_a_kept_item():
+    lines = [PARA, PARA2 + " Here is the whole list:"] + [f"{n}. Singer Number{n}" for n in range(1, 15)] + ["Tweet"]
+    labels = label_lines(lines, "en", TH, set())
+    assert labels[:-1] == [None] * (len(lines) - 1) and labels[-1] == "share"
+
+
+def test_teaser_cut_ends_where_the_article_goes_on_in_short_paragraphs():
+    short = ["The harbour was closed on Monday after the storm damaged two of the piers.",
+             "The boats were moved to the next town, where the harbour is deeper and safer.",
+             "The council will decide on the repairs at its next meeting in the town hall.",
+             "Until then the fishermen will have to use the small harbour in the next bay."]
+    lines = [PARA, PARA2, "Related", "Library hours extended", *short]
+    assert label_lines(lines, "en", TH, {"off_main"})[2:] == ["teaser", "teaser"] + [None] * 4
+    assert label_lines(lines, "en", Thresholds(min_prose_run=0), {"off_main"})[2:] == ["teaser"] * 6
+
+
+def test_invisible_format_characters_do_not_hide_the_full_stop():
+    lines = ["Remove the tofu and drain it on paper towels.\u2063", "Add the noodles and the seasoning.\u2063",
+             "Stir fry for two minutes to mix the noodles well.\u2063",
+             "Serve hot with chilies if you like them, and some lime on the side.\u2063",
+             "Wash the wok while it is still warm, so that the oil comes off more easily.\u2063"]
+    r = check("\n".join(lines), "en", Thresholds(min_main_words=10))
+    assert r.rejection is None and r.text == "\n".join(lines)
 
 
 def test_module_names():

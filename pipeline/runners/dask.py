@@ -63,13 +63,26 @@ from apache_beam.pipeline import PipelineVisitor
 from apache_beam.runners.common import DoFnContext, DoFnInvoker, DoFnSignature, Receiver, _OutputHandler
 from apache_beam.runners.dask import overrides as dask_ov
 from apache_beam.runners.dask.dask_runner import DaskOptions, DaskRunner, DaskRunnerResult
-from apache_beam.runners.dask.transform_evaluator import get_windowed_value
+from apache_beam.transforms.window import GlobalWindow, GlobalWindows, TimestampedValue
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 from apache_beam.transforms.sideinputs import SideInputMap
 from apache_beam.transforms.trigger import _UnwindowedValues
+from apache_beam.transforms import userstate
 
 from pipeline.io import files
 
 DEFAULT_NPARTITIONS = 8
+# The runner calls Beam internals (DoFnInvoker, _OutputHandler, the dask overrides): other versions are refused.
+TESTED_BEAM = "2.77."
+
+
+class UnsupportedGraph(ValueError):
+    """A pipeline this runner cannot run correctly, refused before anything runs (one line: what, and where)."""
+
+    def __init__(self, what: str, label: str = ""):
+        where = f" (step {label!r})" if label else ""
+        super().__init__(f"--runner dask does not support {what}{where}: use --runner direct or portable")
 # A GroupByKey group whose values take more than this many bytes in the shuffle files is handed on as a reader
 # over those files (re-read on every pass), not a list: a document row is ~6 KB pickled and ~12 KB as Python
 # objects, and an output file's group holds up to 50,000 of them. Smaller groups are loaded (faster, and fewer
@@ -90,12 +103,39 @@ class _K:
         return _K, (self.key,)
 
 
+_GLOBAL = (GlobalWindow(),)
+
+
+def _bare(wv: WindowedValue):
+    """How an element is kept in a partition: the value alone when it has the default timestamp and window
+    (global window, MIN_TIMESTAMP, as Beam gives Create and Read elements), else the WindowedValue whole (an
+    element a DoFn gave a timestamp, a GroupByKey's output at the end of the window)."""
+    if wv.timestamp == MIN_TIMESTAMP and wv.windows == _GLOBAL and not isinstance(wv.value, WindowedValue):
+        return wv.value
+    return wv
+
+
+def _windowed(item, window_fn=None) -> WindowedValue:
+    """The inverse of _bare; a TimestampedValue (a Create element) gets its timestamp, in window_fn's window."""
+    if isinstance(item, WindowedValue):
+        return item
+    if isinstance(item, TimestampedValue) and window_fn is not None:
+        from apache_beam.transforms.window import WindowFn
+        return WindowedValue(item.value, item.timestamp,
+                             tuple(window_fn.assign(WindowFn.AssignContext(item.timestamp, item.value))))
+    return WindowedValue(item, MIN_TIMESTAMP, _GLOBAL)
+
+
+def _value(item):
+    return item.value if isinstance(item, WindowedValue) else item
+
+
 class _TagReceiver(Receiver):
     def __init__(self, tag, receivers):
         self.tag, self.receivers = tag, receivers
 
     def receive(self, windowed_value):
-        self.receivers.out.setdefault(self.tag, []).append(windowed_value.value)
+        self.receivers.out.setdefault(self.tag, []).append(_bare(windowed_value))
 
 
 class _Receivers(dict):
@@ -119,7 +159,7 @@ class _DoFnRunner:
                                  tagged_receivers=self.receivers, per_element_output_counter=None,
                                  output_batch_converter=None, process_yields_batches=False,
                                  process_batch_yields_elements=False)
-        sides = [SideInputMap(kind, view_options, [get_windowed_value(v, mapping_fn) for v in values])
+        sides = [SideInputMap(kind, view_options, [_windowed(v, mapping_fn) for v in values])
                  for (kind, view_options, mapping_fn), values in zip(side_specs, side_values)]
         self.invoker = DoFnInvoker.create_invoker(
             DoFnSignature(fn), handler, context=DoFnContext(label, state=None), side_inputs=sides,
@@ -132,7 +172,7 @@ class _DoFnRunner:
         try:
             self.invoker.invoke_start_bundle()
             for item in items:
-                self.invoker.invoke_process(get_windowed_value(item, self.window_fn))
+                self.invoker.invoke_process(_windowed(item, self.window_fn))
             self.invoker.invoke_finish_bundle()
         finally:
             self.receivers.out = None
@@ -212,17 +252,36 @@ def _read_bundles(pickled):
     return out
 
 
-def _stable_hash(key) -> int:
-    """The same in every worker process (unlike hash(), which is salted per process for str)."""
-    return zlib.crc32(repr(key).encode("utf-8", "surrogatepass"))
-
-
 def _open(path: str, mode: str):
+    """A shuffle or spill file, for reading ("rb") or writing ("wb"). Writes go to a temporary name first and
+    are renamed to `path` when complete, so a task that dask runs again (its worker died, its result was lost)
+    replaces the file whole and a reader never sees a half-written one. Object stores (gs://, s3://) show an
+    object only once its upload is complete."""
+    if mode != "wb":
+        return FileSystems.open(path) if "://" in path else open(path, mode)
     if "://" in path:
-        return FileSystems.create(path) if mode == "wb" else FileSystems.open(path)
-    if mode == "wb":
+        return FileSystems.create(path)
+    return _AtomicFile(path)
+
+
+class _AtomicFile:
+    def __init__(self, path: str):
         os.makedirs(os.path.dirname(path), exist_ok=True)
-    return open(path, mode)
+        self.path, self.tmp = path, f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
+        self.f = open(self.tmp, "wb")
+        self.write, self.tell = self.f.write, self.f.tell
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        self.f.close()
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            with contextlib.suppress(OSError):
+                os.remove(self.tmp)
+        return False
 
 
 def _keep_lazy(obj):
@@ -287,11 +346,11 @@ def _write_pickle(bucket, stem: str) -> str:
     return path
 
 
-def _split_to_files(items, n, split, directory: str, name: str, write=_write_pickle):
+def _split_to_files(items, n, split, directory: str, name: str, write=_write_pickle, *split_args):
     """Split one partition into n buckets and write each non-empty one with `write`: [what `write` returns
     (a path; (path, bytes) for GroupByKey's block files) or None] * n."""
     return [write(bucket, FileSystems.join(directory, f"{name}-{j}")) if bucket else None
-            for j, bucket in enumerate(split(items, n))]
+            for j, bucket in enumerate(split(items, n, *split_args))]
 
 
 def _columns(directory: str, name: str, *splits) -> str:
@@ -327,17 +386,32 @@ def _buckets(column):
             yield _load(path)
 
 
-def _split_by_key(items, n):
-    """GroupByKeyOnly input (key, windowed value) -> n buckets by a process-independent hash of the key."""
+def _split_by_key(items, n, key_coder):
+    """GroupByKeyOnly input (key, windowed value) -> n buckets of (encoded key, windowed value), by a hash of
+    the key's encoding with the pipeline's deterministic key coder: equal keys meet in one bucket in every
+    worker process and on every re-run, whatever their Python hash or repr (as Beam runners group)."""
     buckets = [[] for _ in range(n)]
-    for kv in items:
-        buckets[_stable_hash(kv[0]) % n].append(kv)
+    encode = key_coder.encode
+    for item in items:
+        k, v = _value(item)
+        kb = encode(k)
+        buckets[zlib.crc32(kb) % n].append((kb, v))
     return buckets
 
 
-def _split_round_robin(items, n):
+def _split_encoded(items, n):
+    """(encoded key, value) -> n buckets by the hash of the encoded key (a lifted combine's accumulators)."""
     buckets = [[] for _ in range(n)]
-    start = random.randrange(n)          # small inputs do not all start at bucket 0
+    for kv in items:
+        buckets[zlib.crc32(kv[0]) % n].append(kv)
+    return buckets
+
+
+def _split_round_robin(items, n, seed: str):
+    """Reshuffle: round robin from a start that depends on the split (so small inputs do not all go to bucket
+    0) but not on chance: a split that dask runs again writes the same buckets."""
+    buckets = [[] for _ in range(n)]
+    start = zlib.crc32(seed.encode()) % n
     for i, x in enumerate(items):
         buckets[(start + i) % n].append(x)
     return buckets
@@ -345,14 +419,6 @@ def _split_round_robin(items, n):
 
 def _gather_bucket(barrier, j):
     return [x for bucket in _buckets(_column(barrier, j)) for x in bucket]
-
-
-def _hashable(key):
-    try:
-        hash(key)
-        return key
-    except TypeError:
-        return repr(key)
 
 
 # A GroupByKey shuffle file is a run of blocks of up to _BLOCK_RECORDS records: a header (bytes of the keys'
@@ -421,32 +487,36 @@ class _LazyValues:
         return len(self.refs) // 3
 
 
-def _group_bucket(barrier, j, lazy_bytes):
+def _group_bucket(barrier, j, lazy_bytes, key_coder):
     """Group output partition j (column j of the barrier file: its bucket from every split, [(path, bytes) or
     None]) into (key, windowed values) (the GroupAlsoByWindow ParDo that follows reads them). Values come as
     lists, except for a group whose values take more than `lazy_bytes` in the shuffle files (an output file's
     rows, a hot key): that group's values are a _LazyValues reader, so a group of any size costs the reduce
     task three integers per value. Files that cannot hold such a group are read in one pass; otherwise a first
-    pass indexes every record from the blocks' keys alone, and a second loads the values of the small groups."""
+    pass indexes every record from the blocks' keys alone, and a second loads the values of the small groups.
+    Keys arrive encoded (_split_by_key) and are grouped by their bytes, then decoded once per group."""
     parts = [c for c in _column(barrier, j) if c is not None]
     paths = [path for path, _ in parts]
-    index: dict = {}                     # hashable key -> (key, list) or [key, _LazyValues, value bytes]
+    index: dict = {}                     # encoded key -> (key, list) or [key, _LazyValues, value bytes]
+    decode = key_coder.decode
     if sum(size for _, size in parts) <= lazy_bytes:
         for path in paths:
             with _open(path, "rb") as f:
                 for keys, _, vlen in _blocks(f):
                     for k, wv in zip(keys, pickle.loads(f.read(vlen))):
-                        index.setdefault(_hashable(k), (k, []))[1].append(wv)
+                        e = index.get(k)
+                        if e is None:
+                            e = index[k] = (decode(k), [])
+                        e[1].append(wv)
         return list(index.values())
     for fi, path in enumerate(paths):
         with _open(path, "rb") as f:
             for keys, offset, vlen in _blocks(f):
                 each = vlen / len(keys)                  # a value's share of its block
                 for i, k in enumerate(keys):
-                    h = _hashable(k)
-                    e = index.get(h)
+                    e = index.get(k)
                     if e is None:
-                        e = index[h] = [k, _LazyValues(paths), 0]
+                        e = index[k] = [decode(k), _LazyValues(paths), 0]
                     e[1].refs.extend((fi, offset, i))
                     e[2] += each
                 f.seek(vlen, 1)
@@ -455,7 +525,7 @@ def _group_bucket(barrier, j, lazy_bytes):
         for path in paths:
             with _open(path, "rb") as f:
                 for keys, _, vlen in _blocks(f):
-                    hs = [_hashable(k) for k in keys]
+                    hs = keys
                     if not any(h in small for h in hs):
                         f.seek(vlen, 1)
                         continue
@@ -484,26 +554,34 @@ def _combine_fn(blob: bytes):
     return fn
 
 
-def _combine_partial(items, blob: bytes):
-    """Map side of a lifted CombinePerKey: one accumulator per key in this partition."""
+def _combine_partial(items, blob: bytes, key_coder):
+    """Map side of a lifted CombinePerKey: one accumulator per key in this partition, keyed by the key's
+    deterministic encoding (as _split_by_key)."""
     fn = _combine_fn(blob)
+    encode = key_coder.encode
     accs: dict = {}
-    for k, v in items:
-        e = accs.get(_hashable(k))
-        if e is None:
-            e = accs[_hashable(k)] = [k, fn.create_accumulator()]
-        e[1] = fn.add_input(e[1], v)
-    return [(k, fn.compact(acc)) for k, acc in accs.values()]
+    for item in items:
+        k, v = _value(item)
+        kb = encode(k)
+        acc = accs.get(kb)
+        accs[kb] = fn.add_input(fn.create_accumulator() if acc is None else acc, v)
+    return [(kb, fn.compact(acc)) for kb, acc in accs.items()]
 
 
-def _combine_final(barrier, j, blob: bytes):
-    """Reduce side: merge the accumulators of every key in one output partition, then extract the outputs."""
+_END_OF_GLOBAL_WINDOW = GlobalWindow().max_timestamp()
+
+
+def _combine_final(barrier, j, blob: bytes, key_coder):
+    """Reduce side: merge the accumulators of every key in one output partition, then extract the outputs,
+    timestamped at the end of the global window (Beam's default timestamp combiner)."""
     fn = _combine_fn(blob)
     accs: dict = {}
     for bucket in _buckets(_column(barrier, j)):
-        for k, acc in bucket:
-            accs.setdefault(_hashable(k), (k, []))[1].append(acc)
-    return [(k, fn.extract_output(fn.merge_accumulators(a))) for k, a in accs.values()]
+        for kb, acc in bucket:
+            accs.setdefault(kb, []).append(acc)
+    decode = key_coder.decode
+    return [WindowedValue((decode(kb), fn.extract_output(fn.merge_accumulators(a))), _END_OF_GLOBAL_WINDOW, _GLOBAL)
+            for kb, a in accs.items()]
 
 
 def _done(*parts):
@@ -526,7 +604,8 @@ class WinnowDaskOptions(PipelineOptions):
 
 
 class WinnowDaskResult(DaskRunnerResult):
-    """Beam's result, plus removal of the run's shuffle directory once the job has ended (done or failed)."""
+    """Beam's result, plus removal of the run's shuffle directory and its client once the job has ended (done or
+    failed)."""
 
     def __init__(self, client, futures, shuffle_dir: str):
         super().__init__(client, futures)
@@ -538,6 +617,7 @@ class WinnowDaskResult(DaskRunnerResult):
         finally:
             if self.state in ("DONE", "FAILED"):
                 files.delete_tree(self.shuffle_dir)
+                self.client.close()          # the job's own client: left open, it outlives its cluster
 
 
 class WinnowDaskRunner(DaskRunner):
@@ -546,6 +626,9 @@ class WinnowDaskRunner(DaskRunner):
 
     def run_pipeline(self, pipeline, options):
         import dask.distributed as ddist
+        if not beam.__version__.startswith(TESTED_BEAM):
+            raise UnsupportedGraph(f"apache-beam {beam.__version__} (it uses Beam internals and is tested with "
+                                   f"{TESTED_BEAM}x only)")
         dask_options = options.view_as(DaskOptions).get_all_options(drop_default=True, current_only=True)
         bag_kwargs = DaskOptions._extract_bag_kwargs(dask_options)
         if bag_kwargs.get("partition_size"):
@@ -566,6 +649,52 @@ class WinnowDaskRunner(DaskRunner):
         graph.fuse(leaves)
         futures = client.get(graph.dask_graph(), leaves, sync=False)
         return WinnowDaskResult(client, futures, shuffle_dir)
+
+
+def _check_windowing(node) -> None:
+    """Only the global window and bounded data: this runner keeps each element's timestamp but has no
+    watermarks or triggers, and does not merge or assign windows in its shuffles."""
+    for pcoll in [*node.inputs, *node.outputs.values()]:
+        if isinstance(pcoll, pvalue.PBegin) or not isinstance(pcoll, pvalue.PCollection):
+            continue
+        if not pcoll.is_bounded:
+            raise UnsupportedGraph("unbounded PCollections", node.full_label)
+        try:
+            windowing = pcoll.windowing if pcoll.producer else None
+        except Exception:                 # a transform that cannot say: judged by its consumers
+            windowing = None
+        if windowing is not None and not isinstance(windowing.windowfn, GlobalWindows):
+            raise UnsupportedGraph(f"windowing other than the global window ({type(windowing.windowfn).__name__})",
+                                   node.full_label)
+        if windowing is not None and not windowing.is_default():
+            raise UnsupportedGraph("triggers, allowed lateness or a non-default timestamp combiner", node.full_label)
+
+
+def _check_dofn(fn, label: str) -> None:
+    """DoFn features this runner would silently skip: refused."""
+    sig = DoFnSignature(fn)
+    if sig.is_stateful_dofn() or userstate.get_dofn_specs(fn)[1]:
+        raise UnsupportedGraph("state and timers", label)
+    if sig.is_splittable_dofn() or sig.is_unbounded_per_element():
+        raise UnsupportedGraph("splittable DoFns", label)
+    if sig.has_bundle_finalization():
+        raise UnsupportedGraph("bundle finalization", label)
+
+
+def _key_coder(pcoll, label: str):
+    """The deterministic coder of a grouped PCollection's keys (Beam's own rule for GroupByKey): keys are
+    grouped and hashed by their encoding. A key type without a deterministic encoding (a pickled object,
+    a float's representation, ...) is refused, as Beam's other runners refuse it."""
+    from apache_beam import coders
+    coder = coders.registry.get_coder(pcoll.element_type)
+    try:
+        key_coder = coder.key_coder()
+    except (ValueError, AttributeError, NotImplementedError):
+        key_coder = coders.registry.get_coder(object)
+    try:
+        return key_coder.as_deterministic_coder(label)
+    except (ValueError, TypeError) as e:     # TypeError: Beam 2.77's PickleCoder.as_deterministic_coder
+        raise UnsupportedGraph(f"keys without a deterministic coder ({str(e).splitlines()[0]})", label) from None
 
 
 # tasks that take exactly one partition and may join the fused task of the task that made it
@@ -631,13 +760,15 @@ class _Graph(PipelineVisitor):
             return
         if any(isinstance(a, pvalue.AsSideInput) for a in [*t.args, *t.kwargs.values()]):
             return
+        _check_windowing(node)
+        key_coder = _key_coder(node.inputs[0], node.full_label)
         self._lifted = node
         name = self._name("Combine", node.full_label)
         blob = pickler.dumps((t.fn, list(t.args), dict(t.kwargs)))
-        partial = self._add(name + "-partial", [(_combine_partial, _K(k), blob)
+        partial = self._add(name + "-partial", [(_combine_partial, _K(k), blob, key_coder)
                                                 for k in self.parts_of(node.inputs[0])])
-        keys = self._shuffle(name, [(_split_to_files, _K(k), self.n, _split_by_key, self.dir, f"{name}-{i}")
-                                    for i, k in enumerate(partial)], _combine_final, blob)
+        keys = self._shuffle(name, [(_split_to_files, _K(k), self.n, _split_encoded, self.dir, f"{name}-{i}")
+                                    for i, k in enumerate(partial)], _combine_final, blob, key_coder)
         for out in node.outputs.values():
             self.parts[out.producer] = keys
 
@@ -649,33 +780,39 @@ class _Graph(PipelineVisitor):
         if self._lifted is not None:
             return
         t = node.transform
+        _check_windowing(node)
         inputs = [self.parts_of(i) for i in node.inputs if not isinstance(i, pvalue.PBegin)]
         name = self._name(type(t).__name__, node.full_label)
-        if isinstance(t, dask_ov._Create):
+        if isinstance(t, beam.Impulse):
+            keys = self._add(name, [(_create_part, pickler.dumps([b""]))])
+        elif isinstance(t, dask_ov._Create):
             values = list(t.values)
             size = max(1, -(-len(values) // self.n))
             chunks = [values[i:i + size] for i in range(0, len(values), size)] or [[]]
             keys = self._add(name, [(_create_part, pickler.dumps(c)) for c in chunks])   # (opaque to dask)
         elif isinstance(t, dask_ov._Read):
+            if not t.source.is_bounded():
+                raise UnsupportedGraph("unbounded sources", node.full_label)
             bundles = list(t.source.split(desired_bundle_size=64 << 20))
             keys = self._add(name, [(_read_bundles, pickler.dumps([b])) for b in bundles]
                              or [(_create_part, pickler.dumps([]))])
         elif isinstance(t, beam.ParDo):
+            _check_dofn(t.fn, node.full_label)
             keys = self._pardo(node, name, inputs[0])
             self.tagged.add(node)
         elif isinstance(t, dask_ov._GroupByKeyOnly):
+            key_coder = _key_coder(node.inputs[0], node.full_label)
             keys = self._shuffle(name, [(_split_to_files, _K(k), self.n, _split_by_key, self.dir, f"{name}-{i}",
-                                         _write_blocks) for i, k in enumerate(inputs[0])],
-                                 _group_bucket, self.lazy_group_bytes)
+                                         _write_blocks, key_coder) for i, k in enumerate(inputs[0])],
+                                 _group_bucket, self.lazy_group_bytes, key_coder)
         elif isinstance(t, dask_ov._Reshuffle):
-            keys = self._shuffle(name, [(_split_to_files, _K(k), self.n, _split_round_robin, self.dir, f"{name}-{i}")
-                                        for i, k in enumerate(inputs[0])], _gather_bucket)
+            keys = self._shuffle(name, [(_split_to_files, _K(k), self.n, _split_round_robin, self.dir, f"{name}-{i}",
+                                         _write_pickle, f"{name}-{i}") for i, k in enumerate(inputs[0])],
+                                 _gather_bucket)
         elif isinstance(t, dask_ov._Flatten):
             keys = [k for ks in inputs for k in ks]
-        elif inputs:
-            keys = inputs[0]              # other primitives are identities here (as in Beam's DaskRunner)
-        else:
-            return
+        else:                             # Beam's DaskRunner passed these on as identities: wrong results
+            raise UnsupportedGraph(f"the primitive {type(t).__name__}", node.full_label)
         self.parts[node] = keys
 
     def _add(self, name, tasks) -> list:

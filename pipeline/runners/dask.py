@@ -88,6 +88,7 @@ class UnsupportedGraph(ValueError):
 # objects, and an output file's group holds up to 50,000 of them. Smaller groups are loaded (faster, and fewer
 # reads on object stores).
 DEFAULT_LAZY_GROUP_BYTES = 16 << 20
+DEFAULT_RESHUFFLE_FACTOR = 4
 
 
 # --- functions run inside dask tasks (module level: pickled by reference) ---
@@ -597,6 +598,10 @@ class WinnowDaskOptions(PipelineOptions):
         parser.add_argument("--dask_shuffle_dir", default=None,
                             help="Directory for shuffle and spill files, reachable by every dask worker (any Beam "
                                  "filesystem path); default: a new local temporary directory. Deleted at the end.")
+        parser.add_argument("--dask_reshuffle_factor", type=int, default=DEFAULT_RESHUFFLE_FACTOR,
+                            help="A Reshuffle spreads its elements over this many times --dask_npartitions "
+                                 f"partitions (smaller tasks balance better over the workers); default "
+                                 f"{DEFAULT_RESHUFFLE_FACTOR}.")
         parser.add_argument("--dask_lazy_group_bytes", type=int, default=DEFAULT_LAZY_GROUP_BYTES,
                             help="A GroupByKey group whose values take more than this many bytes in the shuffle "
                                  "files is passed on as a reader over those files, not a list (bounded memory "
@@ -604,8 +609,8 @@ class WinnowDaskOptions(PipelineOptions):
 
 
 class WinnowDaskResult(DaskRunnerResult):
-    """Beam's result, plus removal of the run's shuffle directory and its client once the job has ended (done or
-    failed)."""
+    """Beam's result, plus removal of the run's shuffle directory once the job has ended (done or failed). Its
+    `client` stays open for the caller (metrics, diagnostics): close it when done."""
 
     def __init__(self, client, futures, shuffle_dir: str):
         super().__init__(client, futures)
@@ -617,7 +622,6 @@ class WinnowDaskResult(DaskRunnerResult):
         finally:
             if self.state in ("DONE", "FAILED"):
                 files.delete_tree(self.shuffle_dir)
-                self.client.close()          # the job's own client: left open, it outlives its cluster
 
 
 class WinnowDaskRunner(DaskRunner):
@@ -643,7 +647,7 @@ class WinnowDaskRunner(DaskRunner):
         client = ddist.Client(**dask_options)
         pipeline.replace_all(dask_ov.dask_overrides())
         graph = _Graph(bag_kwargs.get("npartitions") or DEFAULT_NPARTITIONS, shuffle_dir,
-                       winnow_options.dask_lazy_group_bytes)
+                       winnow_options.dask_lazy_group_bytes, winnow_options.dask_reshuffle_factor)
         pipeline.visit(graph)
         leaves = graph.leaf_keys()
         graph.fuse(leaves)
@@ -709,8 +713,10 @@ class _Graph(PipelineVisitor):
     tasks are _K; `fuse()` gives each partition's chain between shuffles one task, and `dask_graph()` returns
     the graph in dask's own form."""
 
-    def __init__(self, npartitions: int, shuffle_dir: str, lazy_group_bytes: int = DEFAULT_LAZY_GROUP_BYTES):
+    def __init__(self, npartitions: int, shuffle_dir: str, lazy_group_bytes: int = DEFAULT_LAZY_GROUP_BYTES,
+                 reshuffle_factor: int = DEFAULT_RESHUFFLE_FACTOR):
         self.n = npartitions
+        self.reshuffle_factor = max(1, reshuffle_factor)
         self.dir = shuffle_dir
         self.lazy_group_bytes = lazy_group_bytes
         self.run_id = shuffle_dir            # unique per job: DoFn instances are reused within a job only
@@ -806,9 +812,13 @@ class _Graph(PipelineVisitor):
                                          _write_blocks, key_coder) for i, k in enumerate(inputs[0])],
                                  _group_bucket, self.lazy_group_bytes, key_coder)
         elif isinstance(t, dask_ov._Reshuffle):
-            keys = self._shuffle(name, [(_split_to_files, _K(k), self.n, _split_round_robin, self.dir, f"{name}-{i}",
+            # a Reshuffle is there to spread the work after it: into reshuffle_factor x n smaller partitions,
+            # so that the steps fused after it balance over the workers (n partitions of a 20k-doc run left one
+            # worker idle for the last partition's ~8 s)
+            n_out = self.n * self.reshuffle_factor
+            keys = self._shuffle(name, [(_split_to_files, _K(k), n_out, _split_round_robin, self.dir, f"{name}-{i}",
                                          _write_pickle, f"{name}-{i}") for i, k in enumerate(inputs[0])],
-                                 _gather_bucket)
+                                 _gather_bucket, n_out=n_out)
         elif isinstance(t, dask_ov._Flatten):
             keys = [k for ks in inputs for k in ks]
         else:                             # Beam's DaskRunner passed these on as identities: wrong results
@@ -840,7 +850,7 @@ class _Graph(PipelineVisitor):
         spilled = self._add(name + "-spill", [(_spill, _K(k), self.dir, f"{name}-{i}") for i, k in enumerate(in_keys)])
         return self._add(name, [(_run_dofn_spilled, _K(k), spec, self.run_id, *sides) for k in spilled])
 
-    def _shuffle(self, name, split_tasks, gather, *gather_args) -> list:
+    def _shuffle(self, name, split_tasks, gather, *gather_args, n_out: int | None = None) -> list:
         """split tasks (each writes its partition's n buckets) -> one barrier -> n readers. Every reader
         depends on the barrier alone, not on every split (n² edges made the scheduler's and the workers' task
         state grow with the square of the partition count), and reads its column from the barrier's file."""
@@ -848,7 +858,7 @@ class _Graph(PipelineVisitor):
         barrier = name + "-files"
         # the file is named after the shuffle (whose keys are (name, j)): a key as an argument is a dependency
         self.tasks[barrier] = (_columns, self.dir, name, *[_K(k) for k in splits])
-        return self._add(name, [(gather, _K(barrier), j, *gather_args) for j in range(self.n)])
+        return self._add(name, [(gather, _K(barrier), j, *gather_args) for j in range(n_out or self.n)])
 
     def leaf_keys(self) -> list:
         keys = []

@@ -153,4 +153,6 @@ def test_timestamps_survive_steps_and_shuffles():
         assert_that(stamped, equal_to([(1, 10.0), (2, 20.0), (3, 30.0)]), label="stamped")
         assert_that(xs | "Plain" >> beam.ParDo(_Stamp()), equal_to([(1, "min"), (2, "min"), (3, "min")]),
                     label="plain")
-        p.run().wait_until_finish()
+        result = p.run()
+        result.wait_until_finish()
+        result.client.close()

@@ -41,15 +41,16 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--output", default=DEFAULT_OUTPUT, help="output directory (default: ./out)")
     r.add_argument("--config", default=None, help="YAML config overriding the defaults")
     r.add_argument("--runner", default=None,
-                   help="direct (default: in-process FnApiRunner) | dask | portable | dataflow | flink | spark, "
-                        "or any Beam runner name; see README 'Runners'")
+                   help="direct (in-process FnApiRunner) | dask | portable | dataflow | flink | spark, or any Beam "
+                        "runner name. Default: dask on a LocalCluster of one worker per usable CPU, or direct when "
+                        "there is one CPU or under 8 MB of input; the run says which. See README 'Runners'")
     r.add_argument("--dask-address", default=None, metavar="HOST:PORT",
                    help="--runner dask: a running dask scheduler (default: a LocalCluster started for the run)")
     r.add_argument("--dask-memory-limit", default=None, metavar="SIZE",
                    help="--runner dask with a LocalCluster: memory per worker (e.g. 2GB); above ~60%% of it dask "
                         "spills intermediate results to disk (default: machine memory / workers)")
     r.add_argument("--workers", type=int, default=None,
-                   help="--runner dask/portable without a cluster: local worker processes (default: CPU count)")
+                   help="--runner dask/portable without a cluster: local worker processes (default: usable CPUs)")
     r.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     r.add_argument("--finalize-in-job", action="store_true",
                    help="the job's last step writes the manifest and moves OUTPUT into place, instead of this "

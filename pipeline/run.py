@@ -291,6 +291,7 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
     `finalize_in_job`: the job's last step writes the manifest and moves OUT into place (as under a Flex
     Template launch, where nothing waits for the job: then this returns {} once the job is described)."""
     out = out.rstrip("/")
+    chosen = runner is None               # no --runner: picked below from the CPUs and the input size
     runner = (runner or "direct").lower()
     try:
         runners.check_runner_name(runner)
@@ -312,6 +313,9 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
         raise RunError(str(e)) from None
     if input_bytes == 0:
         raise RunError(f"the inputs are empty ({len(input_files)} file(s), 0 bytes): nothing to read")
+    if chosen:
+        runner, why = runners.choose_local(list(beam_args or []), workers, dask_address, input_bytes)
+        print(f"runner: {runner} ({why}; choose one with --runner)", file=log)
     config_hash = cfg.hash()
     if cfg.dedup.near.enabled and cfg.dedup.near.against:
         from pipeline.index import check_compatible, load_index

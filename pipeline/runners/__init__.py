@@ -11,6 +11,8 @@
 - flink / spark : FlinkRunner / SparkRunner with their own flags (--flink_master, --flink_job_server_jar,
              --spark_master_url, --spark_job_server_jar); their job-server jars are not bundled.
 Any other name is handed to Beam unchanged.
+Without --runner, `choose_local` picks: dask on a LocalCluster of one worker per usable CPU when there are several
+and the input is large enough to repay starting it, else direct in one process.
 """
 from __future__ import annotations
 
@@ -89,8 +91,38 @@ def check_plan(plan: RunnerPlan) -> None:
                           "--dask_partition_size")
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. under taskset or a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def _workers(plan: RunnerPlan) -> int:
-    return plan.workers or os.cpu_count() or 1
+    return plan.workers or usable_cpus()
+
+
+# Below this much input, one in-process runner finishes before a LocalCluster would have paid for its start-up
+# (~3 s of starting worker processes and loading models in each; bench/RESULTS.md "Default runner").
+AUTO_DASK_MIN_BYTES = 8 << 20
+
+
+def choose_local(beam_args: list[str], workers: int | None, dask_address: str | None,
+                 input_bytes: int) -> tuple[str, str]:
+    """The runner for a run without --runner, and why, in words for the log: every usable CPU through dask
+    workers when that pays, else direct in one process; flags that only make sense for one runner decide."""
+    if dask_address or any(has_flag(beam_args, f) for f in ("--dask_client_address", "--dask_npartitions")):
+        return "dask", "a dask cluster or dask flag was given"
+    if any(has_flag(beam_args, f) for f in ("--direct_num_workers", "--direct_running_mode")):
+        return "direct", "direct runner flags were given"
+    n = workers or usable_cpus()
+    if n < 2:
+        return "direct", "one process" + ("" if workers else ": one usable CPU")
+    if input_bytes < AUTO_DASK_MIN_BYTES:
+        return "direct", (f"one process: {input_bytes / 2**20:.1f} MB of input is under "
+                          f"{AUTO_DASK_MIN_BYTES >> 20} MB, too little to repay starting {n} worker processes")
+    return "dask", f"a LocalCluster of {n} worker processes" + ("" if workers else f" (every usable CPU)")
 
 
 def dask_npartitions(input_bytes: int, workers: int) -> int:

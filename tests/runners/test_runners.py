@@ -117,3 +117,28 @@ def test_dataflow_graph_builds_offline_with_resource_hints(tmp_path):
     assert any("Components" in name for name in hinted), sorted(hinted)[:10]
     assert any(name.endswith("Pack") for name in hinted), sorted(hinted)[:10]
     assert max(hinted.values()) == 8 * 10**9 and CLUSTERING_MIN_RAM == "8GB" and PACKING_MIN_RAM == "4GB"
+
+
+def test_default_runner_uses_every_cpu_when_the_input_repays_it(monkeypatch):
+    monkeypatch.setattr(runners, "usable_cpus", lambda: 8)
+    big, small = runners.AUTO_DASK_MIN_BYTES, runners.AUTO_DASK_MIN_BYTES - 1
+    name, why = runners.choose_local([], None, None, big)
+    assert name == "dask" and "8 worker processes (every usable CPU)" in why
+    assert runners.choose_local([], None, None, small)[0] == "direct"
+    assert runners.choose_local([], 3, None, big) == ("dask", "a LocalCluster of 3 worker processes")
+    assert runners.choose_local(["--direct_num_workers=2"], None, None, big)[0] == "direct"
+    assert runners.choose_local([], None, "tcp://h:8786", small)[0] == "dask"
+    monkeypatch.setattr(runners, "usable_cpus", lambda: 1)
+    assert runners.choose_local([], None, None, big) == ("direct", "one process: one usable CPU")
+
+
+def test_a_run_without_runner_says_which_it_chose(tmp_path):
+    import io
+    from pipeline.config import load_config
+    from pipeline.run import run_pipeline
+    log = io.StringIO()
+    cfg = load_config(overrides={"bias": {"enabled": False}, "tokenize": {"enabled": False}})
+    m = run_pipeline(sample_inputs(), str(tmp_path / "out"), cfg, log=log)
+    line = next(ln for ln in log.getvalue().splitlines() if ln.startswith("runner: "))
+    assert line.startswith("runner: direct (one process") and "choose one with --runner" in line
+    assert m["runner"] == "direct"

@@ -153,8 +153,8 @@ class _DoFnRunner:
     Beam's own workers do): models and tokenizers load once per worker, not once per partition."""
 
     def __init__(self, spec: bytes, side_values):
-        fn, label, window_fn, args, kwargs, side_specs, _full_label = pickler.loads(spec)
-        self.window_fn = window_fn
+        fn, label, window_fn, args, kwargs, side_specs, full_label = pickler.loads(spec)
+        self.window_fn, self.step = window_fn, full_label
         self.receivers = _Receivers()
         handler = _OutputHandler(window_fn=window_fn, main_receivers=self.receivers[None],
                                  tagged_receivers=self.receivers, per_element_output_counter=None,
@@ -201,10 +201,24 @@ def _run_dofn(items, spec, run_id, *side_values) -> dict:
         runner = _LOCAL.runners[key] = _DoFnRunner(spec, side_values)
     try:
         return runner.bundle(items)
-    except BaseException:
+    except BaseException as e:
         del _LOCAL.runners[key]                              # a failed instance is not reused
         runner.teardown()
-        raise
+        raise _naming_step(e, runner.step)
+
+
+def _naming_step(e: BaseException, step: str) -> BaseException:
+    """The exception with the Beam step that raised it in its message, as Beam's runners report it (same type,
+    when the type can be built from a message)."""
+    if not isinstance(e, Exception) or isinstance(e, OSError) or len(e.args) != 1 or not isinstance(e.args[0], str) \
+            or f"[while running '{step}']" in e.args[0]:
+        return e                          # OSError keeps its errno (disk full is reported as such)
+    try:
+        named = type(e)(f"{e} [while running '{step}']")
+    except Exception:
+        return e
+    named.__cause__ = e
+    return named.with_traceback(e.__traceback__)
 
 
 def _run_dofn_spilled(path, spec, run_id, *side_values) -> dict:
@@ -623,6 +637,9 @@ class WinnowDaskResult(DaskRunnerResult):
             if self.state in ("DONE", "FAILED"):
                 files.delete_tree(self.shuffle_dir)
 
+    def metrics(self):
+        raise UnsupportedGraph("metrics (Winnow's outputs carry their own counts)")
+
 
 class WinnowDaskRunner(DaskRunner):
     """Beam on dask.distributed with every sink run, tagged outputs routed, side inputs computed once, and
@@ -644,13 +661,17 @@ class WinnowDaskRunner(DaskRunner):
             shuffle_dir = FileSystems.join(base.rstrip("/"), f"winnow-shuffle-{os.getpid()}-{random.getrandbits(32):08x}")
         else:
             shuffle_dir = tempfile.mkdtemp(prefix="winnow-shuffle-")
+        try:                                  # the graph first: a refused pipeline leaves no client or folder
+            pipeline.replace_all(dask_ov.dask_overrides())
+            graph = _Graph(bag_kwargs.get("npartitions") or DEFAULT_NPARTITIONS, shuffle_dir,
+                           winnow_options.dask_lazy_group_bytes, winnow_options.dask_reshuffle_factor)
+            pipeline.visit(graph)
+            leaves = graph.leaf_keys()
+            graph.fuse(leaves)
+        except BaseException:
+            files.delete_tree(shuffle_dir)
+            raise
         client = ddist.Client(**dask_options)
-        pipeline.replace_all(dask_ov.dask_overrides())
-        graph = _Graph(bag_kwargs.get("npartitions") or DEFAULT_NPARTITIONS, shuffle_dir,
-                       winnow_options.dask_lazy_group_bytes, winnow_options.dask_reshuffle_factor)
-        pipeline.visit(graph)
-        leaves = graph.leaf_keys()
-        graph.fuse(leaves)
         futures = client.get(graph.dask_graph(), leaves, sync=False)
         return WinnowDaskResult(client, futures, shuffle_dir)
 
@@ -677,6 +698,8 @@ def _check_windowing(node) -> None:
 def _check_dofn(fn, label: str) -> None:
     """DoFn features this runner would silently skip: refused."""
     sig = DoFnSignature(fn)
+    if not fn._process_defined:
+        raise UnsupportedGraph("batched DoFns without a per-element process method", label)
     if sig.is_stateful_dofn() or userstate.get_dofn_specs(fn)[1]:
         raise UnsupportedGraph("state and timers", label)
     if sig.is_splittable_dofn() or sig.is_unbounded_per_element():

@@ -88,6 +88,18 @@ def test_unsupported_features_are_refused_before_running(tmp_path, build, what):
     assert "use --runner direct or portable" in msg
 
 
+def test_refused_before_a_client_or_folder_exists(tmp_path, monkeypatch):
+    """run() itself refuses before it connects to any cluster (no address is given: a client would start
+    one), and leaves nothing in the shuffle folder's parent. (Batch-only DoFns, which the runner would call
+    per element, are refused too: Beam's own suite checks it, scripts/beam_suites_on_dask.py.)"""
+    p = beam.Pipeline(runner=wd.WinnowDaskRunner(),
+                      options=PipelineOptions([f"--dask_shuffle_dir={tmp_path}"]))
+    _ = p | beam.Create([("a", 1)]) | beam.ParDo(_Stateful())
+    with pytest.raises(wd.UnsupportedGraph, match="state and timers"):
+        p.run()
+    assert os.listdir(tmp_path) == []
+
+
 def test_unknown_primitives_are_refused_not_passed_through(tmp_path):
     class _Prim(beam.PTransform):                     # a primitive the runner has no translation for
         def expand(self, pcoll):
@@ -156,3 +168,10 @@ def test_timestamps_survive_steps_and_shuffles():
         result = p.run()
         result.wait_until_finish()
         result.client.close()
+
+
+def test_a_failing_step_is_named_in_the_error():
+    e = wd._naming_step(ValueError("bad record"), "Documents/Parse")
+    assert isinstance(e, ValueError) and str(e) == "bad record [while running 'Documents/Parse']"
+    full = OSError(28, "No space left on device")
+    assert wd._naming_step(full, "Write") is full             # errno kept: a full disk is reported as such

@@ -68,7 +68,6 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 from apache_beam.transforms.sideinputs import SideInputMap
 from apache_beam.transforms.trigger import _UnwindowedValues
-from apache_beam.transforms import userstate
 
 from pipeline.io import files
 
@@ -634,8 +633,28 @@ class WinnowDaskResult(DaskRunnerResult):
         try:
             return super().wait_until_finish(duration)
         finally:
+            if self.state == "FAILED":
+                # the other tasks of a failed job keep running and writing: stop them before deleting
+                with contextlib.suppress(Exception):
+                    self.client.cancel(self.futures)
             if self.state in ("DONE", "FAILED"):
+                self._delete_shuffle_dir()
+
+    def _delete_shuffle_dir(self, tries: int = 5) -> None:
+        """Remove the shuffle files; a task still finishing may add one meanwhile, so try a few times, and never
+        let the clean-up hide the job's own error (a leftover folder is reported, the run's scratch folder
+        around it is removed by the run)."""
+        import logging
+        import time
+        for i in range(tries):
+            try:
                 files.delete_tree(self.shuffle_dir)
+                return
+            except OSError as e:
+                if i == tries - 1:
+                    logging.getLogger(__name__).warning("could not remove %s: %s", self.shuffle_dir, e)
+                    return
+                time.sleep(0.2 * (i + 1))
 
     def metrics(self):
         raise UnsupportedGraph("metrics (Winnow's outputs carry their own counts)")
@@ -700,7 +719,7 @@ def _check_dofn(fn, label: str) -> None:
     sig = DoFnSignature(fn)
     if not fn._process_defined:
         raise UnsupportedGraph("batched DoFns without a per-element process method", label)
-    if sig.is_stateful_dofn() or userstate.get_dofn_specs(fn)[1]:
+    if sig.is_stateful_dofn():                # state or timers
         raise UnsupportedGraph("state and timers", label)
     if sig.is_splittable_dofn() or sig.is_unbounded_per_element():
         raise UnsupportedGraph("splittable DoFns", label)
@@ -856,7 +875,7 @@ class _Graph(PipelineVisitor):
 
     def _pardo(self, node, name, in_keys) -> list:
         t = node.transform
-        args, kwargs = t.raw_side_inputs
+        args, kwargs = t.args, t.kwargs       # side inputs as placeholders (raw_side_inputs holds the AsList ...)
         main_input = next(iter(node.main_inputs.values()))
         window_fn = main_input.windowing.windowfn if hasattr(main_input, "windowing") else None
         specs, sides = [], []

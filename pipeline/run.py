@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import sys
+import threading
 from importlib import metadata as importlib_metadata
 
 import apache_beam as beam
@@ -351,6 +352,9 @@ def run_pipeline(inputs: list[str], out: str, cfg, runner: str | None = None, be
             # (the dask runner): a check that costs ~2.5 s of the driver's start and that the dask runner, which
             # reads the Python graph, does not need (Beam's own suites run it with the round trip)
             result = p.run(test_runner_api=False) if runner == "dask" else p.run()
+            if runner == "dask" and not in_job:        # the driver waits on other processes: warm the report
+                warm = threading.Thread(target=_warm_report, name="winnow-warm-report", daemon=True)
+                warm.start()
             if template:
                 print(f"job description written; the job writes {out}/manifest.json and moves {out} into place "
                       "as its last step", file=log)
@@ -486,6 +490,15 @@ class RunSpec:
     work: str | None = None          # the resume cache, deleted once the run is in place
 
 
+_REPORT_LOCK = threading.Lock()          # the warm-up and the report do not draw at the same time
+
+
+def _warm_report() -> None:
+    with _REPORT_LOCK, contextlib.suppress(Exception):   # a head start only: the report reports its own failures
+        from pipeline.report import warm_up
+        warm_up()
+
+
 def finish(spec: RunSpec, counters: dict, log=sys.stdout) -> dict:
     """After every sink: the manifest (checked against the accounting invariant), OUT moved into place, the
     data card. Returns the manifest."""
@@ -500,7 +513,8 @@ def finish(spec: RunSpec, counters: dict, log=sys.stdout) -> dict:
     name = spec.out.rstrip("/").rsplit("/", 1)[-1]
     try:            # written before the swap: a finished OUT always has its data card
         report = files.join(spec.out, "report", "index.html")
-        write_report(spec.tmp, name=name)
+        with _REPORT_LOCK:
+            write_report(spec.tmp, name=name)
     except Exception as e:          # the outputs are complete; a broken report must not fail the run
         report = f"(report failed: {type(e).__name__}: {e}; retry with `winnow report {spec.out}`)"
     outdir.failpoint("report-written")

@@ -26,7 +26,14 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 RUNNERS = ("direct", "dask", "portable", "dataflow", "flink", "spark")
 _BEAM_NAMES = {"dataflow": "DataflowRunner", "flink": "FlinkRunner", "spark": "SparkRunner"}
-DASK_BYTES_PER_PARTITION = 4 << 20       # input bytes (as stored, often gzip) per dask partition
+# Dask partitions, from the input bytes as stored (often gzip) and the workers. The per-document steps run after
+# the reader's Reshuffle, one task per partition: ~1 MB of input each (a few seconds of work), at least 4 per
+# worker, so the last tasks finish close together. Every other shuffle (GroupByKey, combines) carries what the
+# filters kept, far less: 2 partitions per worker, or 64 MB of input each on large inputs (each shuffle costs
+# splits x partitions files and 2 x partitions tasks). 20k docs (42 MB), 2 workers: 36.1 s with 4 / 44
+# partitions, 38.1 s with 11 / 44, 39.1 with 4 / 24 (bench/RESULTS.md).
+DASK_BYTES_PER_PARTITION = 64 << 20
+DASK_BYTES_PER_RESHUFFLE_PARTITION = 1 << 20
 
 
 class RunnerError(ValueError):
@@ -125,6 +132,10 @@ def choose_local(beam_args: list[str], workers: int | None, dask_address: str | 
     return "dask", f"a LocalCluster of {n} worker processes" + ("" if workers else f" (every usable CPU)")
 
 
+def dask_reshuffle_partitions(input_bytes: int, workers: int) -> int:
+    return max(4 * workers, math.ceil(input_bytes / DASK_BYTES_PER_RESHUFFLE_PARTITION))
+
+
 def dask_npartitions(input_bytes: int, workers: int) -> int:
     """Enough partitions to keep every worker busy and each partition's input at most ~4 MB."""
     return max(2 * workers, math.ceil(input_bytes / DASK_BYTES_PER_PARTITION))
@@ -151,6 +162,8 @@ def session(plan: RunnerPlan):
     if name == "dask":
         if not has_flag(args, "--dask_npartitions"):
             args.append(f"--dask_npartitions={dask_npartitions(plan.input_bytes, _workers(plan))}")
+        if not has_flag(args, "--dask_reshuffle_partitions"):
+            args.append(f"--dask_reshuffle_partitions={dask_reshuffle_partitions(plan.input_bytes, _workers(plan))}")
         if plan.scratch and not has_flag(args, "--dask_shuffle_dir"):
             # beside the output: workers elsewhere reach it like the output; the run removes it when it ends
             args.append(f"--dask_shuffle_dir={plan.scratch}")

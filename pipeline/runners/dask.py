@@ -32,7 +32,8 @@ controls:
   merged after it. Unlifted, Count.Globally over document rows sent every document to one task.
 - the job computes one leaf task per unconsumed output, so every sink runs.
 So a worker holds one partition's chain at a time per thread, not a share of the corpus: peak RSS per worker
-depends on the partition size (`--dask_npartitions`, which Winnow sizes from the input bytes) and the largest
+depends on the partition size (`--dask_npartitions` and `--dask_reshuffle_partitions`, which Winnow sizes from
+the number of workers and the input bytes) and the largest
 input file (one file is parsed by one task), not on the corpus size; large groups stay on disk.
 `--dask_shuffle_dir`: where those files go (any Beam filesystem path every worker can reach; default: a new
 local temporary directory, right for a LocalCluster). It is deleted when the job finishes.
@@ -87,7 +88,7 @@ class UnsupportedGraph(ValueError):
 # objects, and an output file's group holds up to 50,000 of them. Smaller groups are loaded (faster, and fewer
 # reads on object stores).
 DEFAULT_LAZY_GROUP_BYTES = 16 << 20
-DEFAULT_RESHUFFLE_FACTOR = 4
+DEFAULT_RESHUFFLE_FACTOR = 4              # without --dask_reshuffle_partitions: that many times npartitions
 
 
 # --- functions run inside dask tasks (module level: pickled by reference) ---
@@ -611,10 +612,10 @@ class WinnowDaskOptions(PipelineOptions):
         parser.add_argument("--dask_shuffle_dir", default=None,
                             help="Directory for shuffle and spill files, reachable by every dask worker (any Beam "
                                  "filesystem path); default: a new local temporary directory. Deleted at the end.")
-        parser.add_argument("--dask_reshuffle_factor", type=int, default=DEFAULT_RESHUFFLE_FACTOR,
-                            help="A Reshuffle spreads its elements over this many times --dask_npartitions "
-                                 f"partitions (smaller tasks balance better over the workers); default "
-                                 f"{DEFAULT_RESHUFFLE_FACTOR}.")
+        parser.add_argument("--dask_reshuffle_partitions", type=int, default=None,
+                            help="A Reshuffle spreads its elements over this many partitions (the steps after it "
+                                 "run one task per partition: smaller tasks balance better over the workers); "
+                                 f"default {DEFAULT_RESHUFFLE_FACTOR} x --dask_npartitions.")
         parser.add_argument("--dask_lazy_group_bytes", type=int, default=DEFAULT_LAZY_GROUP_BYTES,
                             help="A GroupByKey group whose values take more than this many bytes in the shuffle "
                                  "files is passed on as a reader over those files, not a list (bounded memory "
@@ -683,7 +684,7 @@ class WinnowDaskRunner(DaskRunner):
         try:                                  # the graph first: a refused pipeline leaves no client or folder
             pipeline.replace_all(dask_ov.dask_overrides())
             graph = _Graph(bag_kwargs.get("npartitions") or DEFAULT_NPARTITIONS, shuffle_dir,
-                           winnow_options.dask_lazy_group_bytes, winnow_options.dask_reshuffle_factor)
+                           winnow_options.dask_lazy_group_bytes, winnow_options.dask_reshuffle_partitions)
             pipeline.visit(graph)
             leaves = graph.leaf_keys()
             graph.fuse(leaves)
@@ -756,9 +757,9 @@ class _Graph(PipelineVisitor):
     the graph in dask's own form."""
 
     def __init__(self, npartitions: int, shuffle_dir: str, lazy_group_bytes: int = DEFAULT_LAZY_GROUP_BYTES,
-                 reshuffle_factor: int = DEFAULT_RESHUFFLE_FACTOR):
+                 reshuffle_partitions: int | None = None):
         self.n = npartitions
-        self.reshuffle_factor = max(1, reshuffle_factor)
+        self.reshuffle_n = max(1, reshuffle_partitions or DEFAULT_RESHUFFLE_FACTOR * npartitions)
         self.dir = shuffle_dir
         self.lazy_group_bytes = lazy_group_bytes
         self.run_id = shuffle_dir            # unique per job: DoFn instances are reused within a job only
@@ -854,10 +855,10 @@ class _Graph(PipelineVisitor):
                                          _write_blocks, key_coder) for i, k in enumerate(inputs[0])],
                                  _group_bucket, self.lazy_group_bytes, key_coder)
         elif isinstance(t, dask_ov._Reshuffle):
-            # a Reshuffle is there to spread the work after it: into reshuffle_factor x n smaller partitions,
-            # so that the steps fused after it balance over the workers (n partitions of a 20k-doc run left one
+            # a Reshuffle is there to spread the work after it: into its own, larger number of partitions, so
+            # that the steps fused after it balance over the workers (11 partitions of a 20k-doc run left one
             # worker idle for the last partition's ~8 s)
-            n_out = self.n * self.reshuffle_factor
+            n_out = self.reshuffle_n
             keys = self._shuffle(name, [(_split_to_files, _K(k), n_out, _split_round_robin, self.dir, f"{name}-{i}",
                                          _write_pickle, f"{name}-{i}") for i, k in enumerate(inputs[0])],
                                  _gather_bucket, n_out=n_out)

@@ -84,8 +84,11 @@ def test_dataflow_run_without_project_is_a_usage_error(tmp_path):
 
 def test_dask_partitions_follow_input_size():
     assert runners.dask_npartitions(0, 2) == 4                       # at least 2 per worker
-    assert runners.dask_npartitions(100 << 20, 2) == 25              # ~4 MB of input per partition
+    assert runners.dask_npartitions(1000 << 20, 2) == 16             # ~64 MB of input per partition
     assert runners.dask_npartitions(100 << 20, 64) == 128
+    # the per-document steps after the reader's Reshuffle: ~1 MB of input a partition, at least 4 per worker
+    assert runners.dask_reshuffle_partitions(0, 2) == 8
+    assert runners.dask_reshuffle_partitions(100 << 20, 2) == 100
 
 
 def test_dataflow_graph_builds_offline_with_resource_hints(tmp_path):

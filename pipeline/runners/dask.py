@@ -64,7 +64,7 @@ from apache_beam.pipeline import PipelineVisitor
 from apache_beam.runners.common import DoFnContext, DoFnInvoker, DoFnSignature, Receiver, _OutputHandler
 from apache_beam.runners.dask import overrides as dask_ov
 from apache_beam.runners.dask.dask_runner import DaskOptions, DaskRunner, DaskRunnerResult
-from apache_beam.transforms.window import GlobalWindow, GlobalWindows, TimestampedValue
+from apache_beam.transforms.window import GlobalWindow, GlobalWindows, TimestampedValue, WindowFn
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 from apache_beam.transforms.sideinputs import SideInputMap
@@ -121,7 +121,6 @@ def _windowed(item, window_fn=None) -> WindowedValue:
     if isinstance(item, WindowedValue):
         return item
     if isinstance(item, TimestampedValue) and window_fn is not None:
-        from apache_beam.transforms.window import WindowFn
         return WindowedValue(item.value, item.timestamp,
                              tuple(window_fn.assign(WindowFn.AssignContext(item.timestamp, item.value))))
     return WindowedValue(item, MIN_TIMESTAMP, _GLOBAL)
@@ -540,11 +539,10 @@ def _group_bucket(barrier, j, lazy_bytes, key_coder):
         for path in paths:
             with _open(path, "rb") as f:
                 for keys, _, vlen in _blocks(f):
-                    hs = keys
-                    if not any(h in small for h in hs):
+                    if not any(k in small for k in keys):
                         f.seek(vlen, 1)
                         continue
-                    for h, wv in zip(hs, pickle.loads(f.read(vlen))):
+                    for h, wv in zip(keys, pickle.loads(f.read(vlen))):
                         if h in small:
                             small[h].append(wv)
     return [(e[0], small[h] if h in small else e[1]) for h, e in index.items()]
@@ -698,9 +696,10 @@ class WinnowDaskRunner(DaskRunner):
 
 def _check_windowing(node) -> None:
     """Only the global window and bounded data: this runner keeps each element's timestamp but has no
-    watermarks or triggers, and does not merge or assign windows in its shuffles."""
-    for pcoll in [*node.inputs, *node.outputs.values()]:
-        if isinstance(pcoll, pvalue.PBegin) or not isinstance(pcoll, pvalue.PCollection):
+    watermarks or triggers, and does not merge or assign windows in its shuffles. A node's outputs only: its
+    inputs (main and side) are the outputs of nodes visited before it."""
+    for pcoll in node.outputs.values():
+        if not isinstance(pcoll, pvalue.PCollection):
             continue
         if not pcoll.is_bounded:
             raise UnsupportedGraph("unbounded PCollections", node.full_label)

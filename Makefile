@@ -40,12 +40,15 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_decon.py
 	$(BIN)/python bench/bench_stage_cost.py
 
-# Winnow vs HF datatrove 0.10.1 on 20,000 derived web pages (about 25 min on 2 cores; datatrove gets its own
+# Winnow vs HF datatrove 0.10.1 on 20,000 derived web pages: Winnow's default (every CPU), then dask with 1 and 2
+# workers and direct with 1 process for parallel efficiency (about 25 min on 2 cores; datatrove gets its own
 # venv, bench/vs_datatrove/.venv): docs/s, per-core ratio, peak RSS, kept-doc agreement.
 bench-datatrove: $(STAMP)
-	$(BIN)/python bench/vs_datatrove/run.py --docs 20000 --workers 1 2 --winnow-workers 1 2
-	$(BIN)/python bench/vs_datatrove/run.py --docs 20000 --skip-datatrove --winnow-runner dask --winnow-workers 2 \
+	$(BIN)/python bench/vs_datatrove/run.py --docs 20000 --workers 1 2 --winnow-runner default --winnow-workers 2
+	$(BIN)/python bench/vs_datatrove/run.py --docs 20000 --skip-datatrove --winnow-runner dask --winnow-workers 1 2 \
 		--results bench/results/vs_datatrove_dask.json
+	$(BIN)/python bench/vs_datatrove/run.py --docs 20000 --skip-datatrove --winnow-runner direct --winnow-workers 1 \
+		--results bench/results/vs_datatrove_direct.json
 
 clean:
 	rm -rf out out.winnow-tmp .pytest_cache

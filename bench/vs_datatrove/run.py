@@ -131,8 +131,14 @@ WORKER_FLAGS = {"direct": lambda w: [f"--direct_num_workers={w}", "--direct_runn
 
 def run_winnow(a, corpus: str, cfg: str, w: int, out: str, log: str) -> dict:
     cmd = [WINNOW, "run", "--input", os.path.join(corpus, "*.jsonl.gz"), "--output", out, "--config", cfg,
-           "--overwrite", "--runner", a.winnow_runner]
-    if w > 1 or a.winnow_runner != "direct":
+           "--overwrite"]
+    if a.winnow_runner == "default":     # as a user runs it: Winnow picks the runner and uses every usable CPU
+        if w != len(os.sched_getaffinity(0)):
+            sys.exit(f"--winnow-runner default uses every usable CPU ({len(os.sched_getaffinity(0))}): "
+                     f"pass --winnow-workers {len(os.sched_getaffinity(0))}")
+    else:
+        cmd += ["--runner", a.winnow_runner]
+    if a.winnow_runner != "default" and (w > 1 or a.winnow_runner != "direct"):
         cmd += WORKER_FLAGS.get(a.winnow_runner, lambda w: [])(w)
     cmd += shlex.split(a.winnow_args)
     res = measure(cmd, log, a.timeout)
@@ -330,7 +336,7 @@ def main(argv=None):
                     help="datatrove runs, tasks = workers (default: 1 2)")
     ap.add_argument("--winnow-workers", type=int, nargs="+", default=[1],
                     help="Winnow runs: worker processes (default: 1, the in-process runner)")
-    ap.add_argument("--winnow-runner", default="direct", help="passed to `winnow run --runner` (any string)")
+    ap.add_argument("--winnow-runner", default="direct", help="passed to `winnow run --runner` (any string); `default`: no --runner, as a user runs it")
     ap.add_argument("--winnow-args", default="", help="extra flags for `winnow run`, one string")
     ap.add_argument("--dt-ftfy", action=argparse.BooleanOptionalAction, default=True,
                     help="datatrove: FTFYFormatter first (Winnow always runs ftfy; default on)")

@@ -476,5 +476,5 @@ def quiet_worker_logging() -> None:
 
 
 def dask_setup(worker=None) -> None:
-    """dask preload hook (pipeline/runners/dask.py local_cluster passes preload=['pipeline.progress'])."""
+    """dask preload hook (pipeline/runners/dask/cluster.py local_cluster passes preload=['pipeline.progress'])."""
     quiet_worker_logging()

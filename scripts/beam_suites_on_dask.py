@@ -231,9 +231,13 @@ def _git_commit() -> str:
 
 
 def _runner_sha() -> str:
-    """The runner file as run (the commit alone does not say whether it had uncommitted changes)."""
-    with open(os.path.join(REPO, "pipeline", "runners", "dask.py"), "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()[:12]
+    """The runner package's files as run (the commit alone does not say whether it had uncommitted changes)."""
+    package = os.path.join(REPO, "pipeline", "runners", "dask")
+    h = hashlib.sha256()
+    for name in sorted(n for n in os.listdir(package) if n.endswith(".py")):
+        with open(os.path.join(package, name), "rb") as f:
+            h.update(name.encode() + b"\0" + f.read() + b"\0")
+    return h.hexdigest()[:12]
 
 
 def report(rows: list, header: dict) -> str:
@@ -281,7 +285,7 @@ def main() -> int:
     header = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
               "apache-beam": beam.__version__, "dask": dask.__version__, "distributed": ddist.__version__,
               "Python": platform.python_version(), "git commit": _git_commit(),
-              "pipeline/runners/dask.py sha256": _runner_sha(),
+              "pipeline/runners/dask/ sha256": _runner_sha(),
               "cluster": "LocalCluster, 2 worker processes x 1 thread",
               "timeout per test": f"{args.timeout:g} s", "wall time": f"{time.monotonic() - start:.0f} s"}
     if args.filter:

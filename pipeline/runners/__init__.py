@@ -2,7 +2,7 @@
 
 - direct   : the in-process FnApiRunner (never downloads the Prism binary). N local processes with
              --direct_num_workers=N --direct_running_mode=multi_processing.
-- dask     : WinnowDaskRunner (pipeline/runners/dask.py) on --dask-address, or on a dask.distributed
+- dask     : WinnowDaskRunner (pipeline/runners/dask/) on --dask-address, or on a dask.distributed
              LocalCluster of --workers processes that the run starts and stops.
 - portable : PortableRunner on --job_endpoint; without one, a local job service
              (local_job_service_main) and an EXTERNAL worker pool (worker_pool_main) that the run starts

@@ -11,6 +11,10 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms import userstate, window
 
 from pipeline.runners import dask as wd
+from pipeline.runners.dask.checks import _key_coder
+from pipeline.runners.dask.graph import _Graph
+from pipeline.runners.dask.shuffle import _dump, _load, _open, _split_by_key, _split_round_robin
+from pipeline.runners.dask.tasks import _naming_step
 
 
 def _graph(build, tmp_path):
@@ -19,7 +23,7 @@ def _graph(build, tmp_path):
     p = beam.Pipeline(runner=wd.WinnowDaskRunner(), options=PipelineOptions([]))
     build(p)
     p.replace_all(dask_ov.dask_overrides())
-    g = wd._Graph(4, str(tmp_path))
+    g = _Graph(4, str(tmp_path))
     p.visit(g)
     return g
 
@@ -118,10 +122,10 @@ def test_other_beam_versions_are_refused(monkeypatch):
 
 
 def test_keys_group_by_their_deterministic_encoding():
-    coder = wd._key_coder(beam.pvalue.PCollection(None, element_type=tuple[str, int]), "gbk")
+    coder = _key_coder(beam.pvalue.PCollection(None, element_type=tuple[str, int]), "gbk")
     items = [("a", 1), ("b", 2), ("a", 3)] * 5
-    first = wd._split_by_key(items, 4, coder)
-    assert first == wd._split_by_key(items, 4, coder)
+    first = _split_by_key(items, 4, coder)
+    assert first == _split_by_key(items, 4, coder)
     # a key is the same bytes in every process, so it lands in one bucket; values keep their order
     buckets_of_a = [j for j, b in enumerate(first) if any(coder.decode(kb) == "a" for kb, _ in b)]
     assert len(buckets_of_a) == 1
@@ -130,20 +134,20 @@ def test_keys_group_by_their_deterministic_encoding():
 
 def test_round_robin_splits_are_deterministic():
     items = list(range(10))
-    assert wd._split_round_robin(items, 4, "Reshuffle-7-3") == wd._split_round_robin(items, 4, "Reshuffle-7-3")
-    starts = {wd._split_round_robin([0], 4, f"Reshuffle-7-{i}").index([0]) for i in range(16)}
+    assert _split_round_robin(items, 4, "Reshuffle-7-3") == _split_round_robin(items, 4, "Reshuffle-7-3")
+    starts = {_split_round_robin([0], 4, f"Reshuffle-7-{i}").index([0]) for i in range(16)}
     assert len(starts) > 1                           # small inputs do not all go to bucket 0
 
 
 def test_shuffle_files_appear_whole(tmp_path):
     path = str(tmp_path / "x" / "bucket.pkl")
     with pytest.raises(RuntimeError):
-        with wd._open(path, "wb") as f:
+        with _open(path, "wb") as f:
             f.write(b"half")
             raise RuntimeError("worker died")
     assert os.listdir(tmp_path / "x") == []          # no partial file, no temporary left
-    wd._dump([1, 2, 3], path)
-    assert wd._load(path) == [1, 2, 3] and os.listdir(tmp_path / "x") == ["bucket.pkl"]
+    _dump([1, 2, 3], path)
+    assert _load(path) == [1, 2, 3] and os.listdir(tmp_path / "x") == ["bucket.pkl"]
 
 
 class _Stamp(beam.DoFn):
@@ -171,7 +175,7 @@ def test_timestamps_survive_steps_and_shuffles():
 
 
 def test_a_failing_step_is_named_in_the_error():
-    e = wd._naming_step(ValueError("bad record"), "Documents/Parse")
+    e = _naming_step(ValueError("bad record"), "Documents/Parse")
     assert isinstance(e, ValueError) and str(e) == "bad record [while running 'Documents/Parse']"
     full = OSError(28, "No space left on device")
-    assert wd._naming_step(full, "Write") is full             # errno kept: a full disk is reported as such
+    assert _naming_step(full, "Write") is full             # errno kept: a full disk is reported as such

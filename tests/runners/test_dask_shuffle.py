@@ -89,7 +89,7 @@ def test_a_shuffle_has_linear_graph_edges_and_two_tasks_per_partition():
     reads its column from, and a fused task with one output is read directly (no pick tasks)."""
     from apache_beam.runners.dask import overrides as dask_ov
 
-    from pipeline.runners.dask import _Graph
+    from pipeline.runners.dask.graph import _Graph
 
     def edges(n):
         p = beam.Pipeline(runner=WinnowDaskRunner())

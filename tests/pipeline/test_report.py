@@ -1,9 +1,12 @@
-"""The data card (pipeline/report.py) on real runs: the bundled sample, a run without bias and tokenize, and a run
-that keeps nothing. Checks the HTML parses, has every section, references only images inside report/, no remote
-assets, and shows the manifest's numbers."""
+"""The data card (pipeline/report/) on real runs: the bundled sample, a run without bias and tokenize, a run that
+keeps nothing, and the sample's card without matplotlib. Checks the HTML parses, has every section, references only
+images inside report/, no remote assets, and shows the manifest's numbers."""
 import gzip
 import json
 import os
+import shutil
+import subprocess
+import sys
 from html.parser import HTMLParser
 
 import pytest
@@ -70,10 +73,10 @@ def check_page(index, manifest):
     assert "http://" not in p.css and "https://" not in p.css and "@import" not in p.css
     assert "<script" not in text
     num = lambda k: int(p.ids[k].replace(",", ""))
-    assert num("input-records") == manifest["input_records"]
-    assert num("kept") == manifest["kept"]
-    assert num("dead-letter") == manifest["dead_letter"]
-    assert num("rejected") == sum(manifest["rejected"].values())
+    assert num("input-records") == manifest.input_records
+    assert num("kept") == manifest.kept
+    assert num("dead-letter") == manifest.dead_letter
+    assert num("rejected") == sum(manifest.rejected.values())
     return p
 
 
@@ -91,10 +94,10 @@ def test_sample_report(sample_run):
     p = check_page(index, manifest)
     assert len(p.srcs) >= 5                          # funnel, drop reasons, languages, lengths, duplicates
     assert set(os.listdir(os.path.dirname(index))) == set(p.srcs) | {"index.html"}   # no unreferenced files
-    assert int(p.ids["tokens-train"].replace(",", "")) == manifest["tokens"]["train"]
-    assert int(p.ids["bias-flagged"].replace(",", "")) == manifest["bias"]["flagged"]
+    assert int(p.ids["tokens-train"].replace(",", "")) == manifest.tokens.train
+    assert int(p.ids["bias-flagged"].replace(",", "")) == manifest.bias["flagged"]
     text, _ = parse(index)
-    for reason in manifest["rejected"]:
+    for reason in manifest.rejected:
         assert reason in text
     assert "ambiguous" in text                       # the bundled lexicon's _ambiguous groups are marked
 
@@ -105,6 +108,64 @@ def test_report_rewrites_without_stale_files(sample_run):
     stale = os.path.join(os.path.dirname(index), "old.png")
     open(stale, "wb").close()
     assert write_report(out) == index and not os.path.exists(stale)
+
+
+class Text(HTMLParser):
+    """The page's visible text, one string per text node (the inlined CSS left out)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts, self._style = [], False
+
+    def handle_starttag(self, tag, attrs):
+        self._style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self._style = False
+
+    def handle_data(self, data):
+        if not self._style and data.strip():
+            self.parts.append(data.strip())
+
+
+def visible_text(text):
+    t = Text()
+    t.feed(text)
+    t.close()
+    return t.parts
+
+
+def test_report_without_matplotlib(sample_run, tmp_path):
+    """matplotlib is the optional [report] extra: without it the card has every section and number, no chart, and
+    one line saying how to get the charts."""
+    out, manifest = sample_run
+    with_charts, _ = parse(write_report(out))
+    copy = str(tmp_path / "out")
+    shutil.copytree(out, copy)
+    shutil.rmtree(os.path.join(copy, "report"))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    code = ("import sys\n"
+            "sys.modules['matplotlib'] = None          # as if not installed: importing it raises ImportError\n"
+            "from pipeline.report import warm_up, write_report\n"
+            "warm_up()\n"
+            "print(write_report(sys.argv[1]))\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    res = subprocess.run([sys.executable, "-c", code, copy], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr
+    index = res.stdout.strip().splitlines()[-1]
+    assert index == os.path.join(copy, "report", "index.html")
+    p = check_page(index, manifest)
+    assert p.srcs == [] and os.listdir(os.path.dirname(index)) == ["index.html"]
+    text, _ = parse(index)
+    assert "<img" not in text
+    hint = "pip install &#x27;winnow-corpus[report]&#x27;"
+    assert text.count(hint) == 1
+    lines = visible_text(text)
+    notice = [t for t in lines if "winnow-corpus[report]" in t]
+    assert len(notice) == 1
+    lines.remove(notice[0])
+    assert lines == visible_text(with_charts)           # the same card, less the charts
 
 
 def test_table_escapes_data():
@@ -132,7 +193,7 @@ def test_report_without_bias_and_tokenize(tmp_path):
     write_docs(tmp_path / "in.jsonl.gz", texts + [t + "\n\nThanks for reading this far, everyone." for t in texts[:10]])
     cfg = load_config(overrides={"bias": {"enabled": False}, "tokenize": {"enabled": False}})
     manifest = run_pipeline([str(tmp_path / "in.jsonl.gz")], str(tmp_path / "out"), cfg, log=open(os.devnull, "w"))
-    assert manifest["kept"] >= 1 and manifest["dedup"]["near"]["clusters"] >= 1
+    assert manifest.kept >= 1 and manifest.dedup["near"]["clusters"] >= 1
     assert not os.path.exists(tmp_path / "out" / "bias") and not os.path.exists(tmp_path / "out" / "shards")
     text, _ = parse(write_report(str(tmp_path / "out")))
     check_page(str(tmp_path / "out" / "report" / "index.html"), manifest)
@@ -145,7 +206,7 @@ def test_report_with_nothing_kept(tmp_path):
                                           "too short"])
     cfg = load_config(overrides={"tokenize": {"vocab_size": 512, "seq_len": 64}})
     manifest = run_pipeline([str(tmp_path / "in.jsonl.gz")], str(tmp_path / "out"), cfg, log=open(os.devnull, "w"))
-    assert manifest["kept"] == 0
+    assert manifest.kept == 0
     text, _ = parse(write_report(str(tmp_path / "out")))
     check_page(str(tmp_path / "out" / "report" / "index.html"), manifest)
     assert "No document was kept" in text

@@ -23,6 +23,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from schemas import manifest as manifest_schema  # noqa: E402
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
 REVISIONS = os.path.join(DATA, "neardup_doc_revisions")
 PAGES = [os.path.join(DATA, "web_trafilatura_eval", "documents.jsonl.gz"),
@@ -151,10 +152,10 @@ def quality_runs(tmp: str) -> list[dict]:
             manifest = run_pipeline([inp], out, cfg, overwrite=True, log=devnull)
         s = score(predicted_labels(out), cluster, pos, similar)
         literal = score(cluster_id_labels(out), cluster, pos, similar)
-        n = manifest["dedup"]["near"]
+        n = manifest.dedup["near"]
         rows.append({"config": name, "near": near, "bands": n["bands"], "rows": n["rows"],
                      "converged": n["converged"], "seconds": round(time.perf_counter() - t, 1),
-                     "rejected": manifest["rejected"], **s,
+                     "rejected": manifest.rejected, **s,
                      "recall_by_cluster_id_only": literal["recall"]})
         print(f"  {name}: F1 {s['f1']}, high-J F1 {s['high_j']['f1']}, false merges {s['false_merge_pairs']} "
               f"({rows[-1]['seconds']} s)", flush=True)
@@ -329,15 +330,14 @@ def scale_run(n: int, tmp: str, pages, vocab, cfg_path: str) -> dict:
                                     text=True).stdout)
     if res["rc"]:
         raise RuntimeError(f"winnow run failed on {n} docs (rc {res['rc']}): {' '.join(cmd)}")
-    with open(os.path.join(out, "manifest.json")) as f:
-        m = json.load(f)
+    m = manifest_schema.read(out)
     os.remove(inp)
     subprocess.run(["rm", "-rf", out], check=True)
     return {"docs": n, "mean_chars": info["mean_chars"], "kinds": info["kinds"], "generate_s": round(gen_s, 1),
             "wall_s": round(res["wall"], 1), "cpu_s": round(res["cpu"], 1), "docs_per_s": round(n / res["wall"], 1),
             "docs_per_cpu_s": round(n / res["cpu"], 1), "peak_rss_mb": round(res["maxrss_kb"] / 1024),
-            "kept": m["kept"], "rejected": m["rejected"], "converged": m["dedup"]["near"]["converged"],
-            "counters": {k: v for k, v in m["counters"].items()
+            "kept": m.kept, "rejected": m.rejected, "converged": m.dedup["near"]["converged"],
+            "counters": {k: v for k, v in m.counters.items()
                          if k.startswith(("near_dedup.buckets", "near_dedup.cand"))}}
 
 

@@ -102,8 +102,8 @@ def main(argv=None) -> dict:
     result = {"date": time.strftime("%Y-%m-%d"), "commit": commit.stdout.strip(),
               "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}",
               "profile": args.profile, "line_dedup": line, "wall_s": round(wall, 1), "web": res,
-              "clean_reference": clean_rows, "line_dedup_totals": m["line_dedup"],
-              "rejected": m["rejected"]}
+              "clean_reference": clean_rows, "line_dedup_totals": m.line_dedup,
+              "rejected": m.rejected}
     print(json.dumps({k: v for k, v in result.items() if k != "rejected"}, indent=1))
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     name = f"web_pipeline_{args.profile}{'_nolines' if args.no_line_dedup else ''}.json"

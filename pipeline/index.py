@@ -9,14 +9,15 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.io import files
-from pipeline.run import RunError, make_pipeline
+from pipeline import runners
+from pipeline.errors import RunError
 from pipeline.transforms.index import BuildIndex
-from schemas.index import BAND_SCHEMA, INDEX_FILE, PARAMS
-from schemas.manifest import MANIFEST_FILE
+from schemas.index import BANDS_GLOB, BAND_SCHEMA, INDEX_FILE, PARAMS
+from schemas import manifest as manifest_schema
 
 
-def index_params(manifest: dict) -> dict:
-    near = manifest["dedup"]["near"]
+def index_params(manifest: manifest_schema.Manifest) -> dict:
+    near = manifest.dedup["near"]
     return {k: near[k] for k in PARAMS}
 
 
@@ -39,26 +40,25 @@ def build_index(out: str, index_dir: str | None = None, runner: str | None = Non
                 beam_args: list[str] | None = None, overwrite: bool = False, log=sys.stdout) -> dict:
     out = out.rstrip("/")
     index_dir = (index_dir or files.join(out, "index")).rstrip("/")
-    mpath = files.join(out, MANIFEST_FILE)
+    mpath = files.join(out, manifest_schema.MANIFEST_FILE)
     if not FileSystems.exists(mpath):
-        raise RunError(f"{out} is not a finished winnow run (no {MANIFEST_FILE})")
+        raise RunError(f"{out} is not a finished winnow run (no {manifest_schema.MANIFEST_FILE})")
     if FileSystems.exists(files.join(index_dir, INDEX_FILE)) and not overwrite:
         raise RunError(f"index {index_dir} already exists; pass --overwrite to replace it")
-    manifest = json.loads(files.read_bytes(mpath))
+    try:
+        manifest = manifest_schema.read(mpath, files.read_bytes)
+    except manifest_schema.ManifestError as e:
+        raise RunError(str(e)) from None
     params = index_params(manifest)
-    p = make_pipeline(runner, beam_args or [])
+    p = runners.pipeline_for((runner or "direct").lower(), beam_args or [])
     _ = (p
          | "ReadDocs" >> beam.io.ReadFromParquet(files.join(out, "docs", "*.parquet"), columns=["doc_id", "text"])
          | "BuildIndex" >> BuildIndex(params)
          | "WriteBands" >> beam.io.WriteToParquet(files.join(index_dir, "bands"), BAND_SCHEMA,
                                                   file_name_suffix=".parquet", codec="zstd"))
     p.run().wait_until_finish()
-    meta = {"params": params, "source": out, "source_config_hash": manifest["config_hash"],
-            "docs": manifest["kept"], "bands_glob": "bands*.parquet"}
+    meta = {"params": params, "source": out, "source_config_hash": manifest.config_hash,
+            "docs": manifest.kept, "bands_glob": BANDS_GLOB}
     files.write_json(files.join(index_dir, INDEX_FILE), meta)
-    print(f"wrote index of {manifest['kept']:,} docs to {index_dir}", file=log)
+    print(f"wrote index of {manifest.kept:,} docs to {index_dir}", file=log)
     return meta
-
-
-def read_bands(p, index_dir: str):
-    return p | "ReadIndex" >> beam.io.ReadFromParquet(files.join(index_dir, "bands*.parquet"))

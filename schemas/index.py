@@ -4,6 +4,7 @@ One row per distinct LSH band key of the indexed corpus, with the smallest doc_i
 import pyarrow as pa
 
 INDEX_FILE = "index.json"
+BANDS_GLOB = "bands*.parquet"                             # the band files, in the index folder
 BAND_SCHEMA = pa.schema([
     pa.field("band", pa.int32(), nullable=False),
     pa.field("key", pa.binary(), nullable=False),          # 16-byte blake2b of the band's min-hash values

@@ -5,7 +5,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.config import load_config
-from pipeline.run import GateError, run_pipeline
+from pipeline.errors import GateError
+from pipeline.run import run_pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -18,15 +19,15 @@ def test_ledger_and_representation_with_holistic_bias(tmp_path, shared):
     m = run_pipeline([pages], str(tmp_path / "o"), cfg)
     ledger = pq.read_table(tmp_path / "o" / "bias" / "ledger.parquet").to_pylist()
     rep = pq.read_table(tmp_path / "o" / "bias" / "representation.parquet").to_pylist()
-    assert m["bias"]["ledger_rows"] == len(ledger) > 50
+    assert m.bias["ledger_rows"] == len(ledger) > 50
     overall = {r["filter"]: r for r in ledger if r["kind"] == "all"}
-    assert overall["langid"]["reached"] == m["input_records"] - m["dead_letter"]
+    assert overall["langid"]["reached"] == m.input_records - m.dead_letter
     for r in ledger:                                   # every row is consistent with its filter's overall row
         assert 0 <= r["removed"] <= r["reached"] <= overall[r["filter"]]["reached"]
         assert r["wilson_low"] <= r["removal_rate"] <= r["wilson_high"]
     assert any(r["kind"] == "identity" for r in ledger) and any(r["kind"] == "tld" for r in ledger)
     total = next(r for r in rep if r["group"] == "all")
-    assert total["input_docs"] == overall["langid"]["reached"] and total["kept_docs"] == m["kept"]
+    assert total["input_docs"] == overall["langid"]["reached"] and total["kept_docs"] == m.kept
 
 
 def test_gate_finishes_outputs_then_fails(tmp_path, shared):

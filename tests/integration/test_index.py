@@ -7,7 +7,8 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.config import load_config
-from pipeline.run import RunError, run_pipeline
+from pipeline.errors import RunError
+from pipeline.run import run_pipeline
 
 from helpers import read_rows
 
@@ -37,7 +38,7 @@ def test_index_then_against(tmp_path, shared):
 
     cfg = load_config(overrides={**overrides, "dedup": {"near": {"against": str(tmp_path / "old" / "index")}}})
     m = run_pipeline([str(tmp_path / "new.jsonl.gz")], str(tmp_path / "new"), cfg)
-    assert m["rejected"].get("dedup.near_duplicate_of_index") == 5
+    assert m.rejected.get("dedup.near_duplicate_of_index") == 5
     rejected = {r["source_id"]: r for r in read_rows(str(tmp_path / "new"), "rejects")}
     for r in edited:
         row = rejected[r["id"]]

@@ -10,7 +10,8 @@ import pytest
 
 import schemas
 from pipeline.config import load_config
-from pipeline.run import funnel, run_pipeline
+from pipeline.funnel import funnel
+from pipeline.run import run_pipeline
 
 from helpers import read_rows
 
@@ -57,8 +58,8 @@ def direct_run(setup):
 
 def test_every_stage_drops_with_its_reason_and_accounts(direct_run):
     out, m, items = direct_run
-    schemas.manifest.check_invariant(m)
-    rej = m["rejected"]
+    m.check_invariant()
+    rej = m.rejected
     assert rej["url.blocked.adult"] >= 20                       # site-1.example pages
     assert rej["decon.contaminated"] >= len(items)
     assert rej["quality_classifier.below_top_fraction"] > 0
@@ -72,11 +73,11 @@ def test_every_stage_drops_with_its_reason_and_accounts(direct_run):
     for item in items:                                         # no eval passage left in the kept text
         assert not any(item["question"][:200] in r["text"] for r in kept)
     # line dedup: lines counted in the manifest and in the cleaned docs' signals
-    ld = m["line_dedup"]
+    ld = m.line_dedup
     assert ld["docs_cleaned"] > 0 and ld["removed_lines"] > 0
     assert sum(1 for r in kept if "dedup.line.removed_lines" in dict(r["quality_signals"] or [])) > 0
-    assert m["decon"]["contaminated_docs"] == rej["decon.contaminated"]
-    assert m["quality_classifier"]["scored"] > 0 and len(m["quality_classifier"]["bucket_counts"]) == 10
+    assert m.decon["contaminated_docs"] == rej["decon.contaminated"]
+    assert m.quality_classifier["scored"] > 0 and len(m.quality_classifier["bucket_counts"]) == 10
 
 
 def test_funnel_ledger_and_card_show_the_new_stages(direct_run):
@@ -88,7 +89,7 @@ def test_funnel_ledger_and_card_show_the_new_stages(direct_run):
     filters = {r["filter"] for r in ledger}
     assert {"url", "boilerplate", "quality_classifier", "decon"} <= filters
     removed = {r["filter"]: r["removed"] for r in ledger if r["kind"] == "all"}
-    assert removed["url"] == m["rejected"]["url.blocked.adult"]
+    assert removed["url"] == m.rejected["url.blocked.adult"]
     html = open(os.path.join(out, "report", "index.html"), encoding="utf-8").read()
     for text in ("Cross-document line dedup", "Quality classifier", "Benchmark decontamination", "url.blocked.adult"):
         assert text in html
@@ -99,7 +100,7 @@ def test_dask_runner_gives_the_same_docs(direct_run, setup):
     out, m, _ = direct_run
     out2 = str(tmp / "dask")
     m2 = run_pipeline([SAMPLE], out2, cfg, runner="dask", workers=2)
-    assert m2["rejected"] == m["rejected"] and m2["kept"] == m["kept"]
+    assert m2.rejected == m.rejected and m2.kept == m.kept
     cols = ["doc_id", "text", "quality_classifier_score", "quality_bucket", "quality_score"]
     key = lambda r: r["doc_id"]  # noqa: E731
     assert sorted(read_rows(out, "docs", cols), key=key) == sorted(read_rows(out2, "docs", cols), key=key)

@@ -9,7 +9,8 @@ import pytest
 import schemas
 from pipeline.cli import main
 from pipeline.config import load_config
-from pipeline.run import RunError, run_pipeline
+from pipeline.errors import RunError
+from pipeline.run import run_pipeline
 from pipeline.stages import tokenize
 
 from helpers import check_run, decode_docs, read_rows
@@ -25,9 +26,9 @@ def _run(tmp_path, name, inputs, **overrides):
 
 
 def _assert_contract(out, manifest):
-    schemas.manifest.check_invariant(manifest)
+    manifest.check_invariant()
     on_disk = json.load(open(os.path.join(out, "manifest.json")))
-    assert on_disk == json.loads(json.dumps(manifest))
+    assert on_disk == manifest.to_dict()
     assert not os.path.exists(out + ".winnow-tmp")
     if os.path.exists(os.path.dirname(__import__("helpers").CHECK_RUN)):
         rc, log = check_run(out)
@@ -46,11 +47,11 @@ def web_run(tmp_path_factory, shared):
 def test_web_pages_and_speeches_invariant_and_contract(web_run):
     out, m = web_run
     _assert_contract(out, m)
-    pages = sum(1 for _ in gzip.open(os.path.join(os.path.dirname(m["inputs"][0]), "documents.jsonl.gz")))
-    assert m["input_records"] == pages + 59 + 65
-    assert m["kept"] > 100 and m["rejected"].get("langid.unwanted_language", 0) > 100
-    assert any(k.startswith(("gopher", "c4", "fineweb")) for k in m["rejected"])
-    assert m["tokens"]["train"] > 0 and m["tokens"]["val"] > 0
+    pages = sum(1 for _ in gzip.open(os.path.join(os.path.dirname(m.inputs[0]), "documents.jsonl.gz")))
+    assert m.input_records == pages + 59 + 65
+    assert m.kept > 100 and m.rejected.get("langid.unwanted_language", 0) > 100
+    assert any(k.startswith(("gopher", "c4", "fineweb")) for k in m.rejected)
+    assert m.tokens.train > 0 and m.tokens.val > 0
 
 
 def test_clean_speeches_are_mostly_kept(web_run):
@@ -79,14 +80,14 @@ def test_footer_metadata_and_manifest_hashes(web_run):
         for f in os.listdir(os.path.join(out, kind)):
             meta = pq.ParquetFile(os.path.join(out, kind, f)).schema_arrow.metadata
             assert meta[schemas.META_SCHEMA_VERSION].decode() == schemas.SCHEMA_VERSION
-            assert meta[schemas.META_CONFIG_HASH].decode() == m["config_hash"]
-            assert meta[schemas.META_TOKENIZER_HASH].decode() == m["tokenizer"]["sha256"]
+            assert meta[schemas.META_CONFIG_HASH].decode() == m.config_hash
+            assert meta[schemas.META_TOKENIZER_HASH].decode() == m.tokenizer.sha256
     import hashlib
-    for s in m["shards"]:
-        data = open(os.path.join(out, s["path"]), "rb").read()
-        assert hashlib.sha256(data).hexdigest() == s["sha256"]
-        assert pq.ParquetFile(os.path.join(out, s["path"])).metadata.num_rows == s["rows"]
-    assert hashlib.sha256(open(os.path.join(out, "tokenizer.json"), "rb").read()).hexdigest() == m["tokenizer"]["sha256"]
+    for s in m.shards:
+        data = open(os.path.join(out, s.path), "rb").read()
+        assert hashlib.sha256(data).hexdigest() == s.sha256
+        assert pq.ParquetFile(os.path.join(out, s.path)).metadata.num_rows == s.rows
+    assert hashlib.sha256(open(os.path.join(out, "tokenizer.json"), "rb").read()).hexdigest() == m.tokenizer.sha256
 
 
 def test_raw_warc_arc_and_ccnet_files_are_deterministic(tmp_path, shared):
@@ -96,9 +97,9 @@ def test_raw_warc_arc_and_ccnet_files_are_deterministic(tmp_path, shared):
     out1, m1 = _run(tmp_path, "a", inputs, langid={"languages": None})
     out2, m2 = _run(tmp_path, "b", inputs, langid={"languages": None})
     _assert_contract(out1, m1)
-    assert m1["input_records"] > 150
-    assert [s["sha256"] for s in m1["shards"]] == [s["sha256"] for s in m2["shards"]]
-    assert m1["files"] == m2["files"] and m1 == m2
+    assert m1.input_records > 150
+    assert [s.sha256 for s in m1.shards] == [s.sha256 for s in m2.shards]
+    assert m1.files == m2.files and m1 == m2
 
 
 def test_malformed_corpus_goes_to_dead_letter(tmp_path):
@@ -106,8 +107,8 @@ def test_malformed_corpus_goes_to_dead_letter(tmp_path):
     expected = write_malformed_corpus(str(tmp_path / "in"))
     out, m = _run(tmp_path, "out", [str(tmp_path / "in" / "*")])
     _assert_contract(out, m)
-    assert m["dead_letter"] == expected["dead_letter"]
-    assert m["input_records"] == expected["valid"] + expected["dead_letter"]
+    assert m.dead_letter == expected["dead_letter"]
+    assert m.input_records == expected["valid"] + expected["dead_letter"]
     dl = read_rows(out, "dead_letter")
     assert all(r["error"] and r["source"] for r in dl)
 
@@ -137,7 +138,7 @@ def test_pii_is_redacted_in_docs_and_shards(tmp_path, shared):
         f.writelines(json.dumps(r) + "\n" for r in speeches)
     out, m = _run(tmp_path, "out", [str(path)], tokenize={"vocab_size": 2000})
     _assert_contract(out, m)
-    assert m["pii"]["hits"]["email"] >= 10 and m["pii"]["hits"]["phone"] >= 10
+    assert m.pii.hits["email"] >= 10 and m.pii.hits["phone"] >= 10
     texts = [r["text"] for r in read_rows(out, "docs", ["text"])]
     assert texts and all("@example.org" not in t and "555-01" not in t for t in texts)
     assert sum("<EMAIL>" in t and "<PHONE>" in t for t in texts) >= 10

@@ -13,7 +13,8 @@ from apache_beam.io.filesystem import BeamIOError, FileMetadata, FileSystem
 from pipeline.cli import sample_inputs
 from pipeline.config import load_config
 from pipeline.io import files
-from pipeline.run import RunError, run_pipeline
+from pipeline.errors import RunError
+from pipeline.run import run_pipeline
 
 OBJECTS: dict[str, bytes] = {}
 
@@ -120,8 +121,8 @@ def test_directories_on_an_object_store(store):
 def test_a_run_writes_finalizes_and_overwrites_on_an_object_store(store):
     out = "memobj://bucket/corpus/out"
     m = run_pipeline(sample_inputs(), out, load_config(), log=io.StringIO())
-    assert m["kept"] > 400 and files.dir_exists(out) and not files.dir_exists(out + ".winnow-tmp")
-    listed = {f["path"] for kind in m["files"].values() for f in kind} | {s["path"] for s in m["shards"]}
+    assert m.kept > 400 and files.dir_exists(out) and not files.dir_exists(out + ".winnow-tmp")
+    listed = {f.path for kind in m.files.values() for f in kind} | {s.path for s in m.shards}
     assert listed and all(files.join(out, p) in store for p in listed)
     assert files.join(out, "manifest.json") in store and files.join(out, "report", "index.html") in store
     with pytest.raises(RunError, match="already exists"):
@@ -130,8 +131,8 @@ def test_a_run_writes_finalizes_and_overwrites_on_an_object_store(store):
     store[files.join(out, "stale.txt")] = b"from an older run"
     m2 = run_pipeline(sample_inputs(), out, load_config(), log=io.StringIO(), overwrite=True, finalize_in_job=True)
     assert set(store) == before                   # the old OUT was removed, not merged into
-    assert m2["counters"] == {} and {k: v for k, v in m2.items() if k != "counters"} == \
-        {k: v for k, v in m.items() if k != "counters"}
+    assert m2.counters == {} and {k: v for k, v in m2.to_dict().items() if k != "counters"} == \
+        {k: v for k, v in m.to_dict().items() if k != "counters"}
 
 
 def test_parquet_is_written_one_row_group_at_a_time_and_hashed(store, tmp_path):

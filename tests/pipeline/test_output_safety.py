@@ -137,7 +137,8 @@ def test_version(capsys):
 
 
 def test_a_folder_input_is_read_recursively_with_or_without_slash(tmp_path):
-    from pipeline.run import RunError, expand_inputs
+    from pipeline.errors import RunError
+    from pipeline.io.inputs import expand_inputs
     (tmp_path / "in" / "sub").mkdir(parents=True)
     a = tiny_input(tmp_path / "in", name="a.jsonl")
     b = tiny_input(tmp_path / "in" / "sub", name="b.jsonl")

@@ -272,9 +272,9 @@ def test_a_direct_run_of_the_sample_reports_its_final_counts(tmp_path, no_progre
     names = _files(d)
     assert names and all(n.endswith(".json") for n in names)       # no temporary left behind
     counts = progress.read_counts(str(d))
-    assert counts["input"] == manifest["input_records"]
-    assert counts["write.docs"] == manifest["kept"]
-    assert counts["write.dead_letter"] == manifest["dead_letter"]
+    assert counts["input"] == manifest.input_records
+    assert counts["write.docs"] == manifest.kept
+    assert counts["write.dead_letter"] == manifest.dead_letter
     assert counts["read.bytes"] == sum(os.path.getsize(p) for p in sample_inputs())
-    assert counts["langid.in"] == manifest["counters"]["langid.in"]
+    assert counts["langid.in"] == manifest.counters["langid.in"]
     assert progress.ENV_DIR not in os.environ and progress._agg is None

@@ -98,18 +98,20 @@ def test_dataflow_graph_builds_offline_with_resource_hints(tmp_path):
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipeline.config import load_config
-    from pipeline.run import RunSpec, add_finalize, build
+    from pipeline.finalize import RunSpec, add_finalize
+    from pipeline.graph import Winnow
     from pipeline.transforms.near_dedup import CLUSTERING_MIN_RAM
     from pipeline.transforms.tokenize import PACKING_MIN_RAM
     opts = PipelineOptions(["--project=my-project-123", "--region=us-central1", "--temp_location=gs://my-bucket/tmp"])
     p = beam.Pipeline(runner="DataflowRunner", options=opts)
     # local paths: gs:// needs the [gcp] extra, not installed here; the graph is the same
     cfg, out = load_config(), str(tmp_path / "out")
-    done = build(p, cfg, sample_inputs(), out + ".winnow-tmp", "hash", None)
-    add_finalize(p, done, RunSpec(sample_inputs(), out, out + ".winnow-tmp", cfg, "hash", "dataflow", False))
+    outputs = p | "Winnow" >> Winnow(cfg, sample_inputs(), out + ".winnow-tmp", "hash", None)
+    add_finalize(p, outputs["sinks"], RunSpec(sample_inputs(), out, out + ".winnow-tmp", cfg, "hash", "dataflow", False))
     proto = p.to_runner_api()
-    finalize = [t for t in proto.components.transforms.values() if t.unique_name == "Finalize"]
-    assert len(finalize) == 1 and len(finalize[0].inputs) == 1 + len(done) and len(done) >= 10   # waits on all
+    by_name = {t.unique_name: t for t in proto.components.transforms.values()}
+    # Finalize waits on every sink: its side input is the flattened output of all of them
+    assert len(by_name["Finalize"].inputs) == 2 and len(by_name["Winnow/AllSinks"].inputs) >= 10
     hinted = {}
     for t in proto.components.transforms.values():
         if not t.environment_id:
@@ -144,4 +146,4 @@ def test_a_run_without_runner_says_which_it_chose(tmp_path):
     m = run_pipeline(sample_inputs(), str(tmp_path / "out"), cfg, log=log)
     line = next(ln for ln in log.getvalue().splitlines() if ln.startswith("runner: "))
     assert line.startswith("runner: direct (one process") and "choose one with --runner" in line
-    assert m["runner"] == "direct"
+    assert m.runner == "direct"

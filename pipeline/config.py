@@ -2,6 +2,9 @@
 
 Defaults live in `resources/default.yaml` (each number cites its source); a user file overrides any subset.
 Unknown keys and wrong types are errors that name the key.
+The `train:` section belongs to the trainer (trainer/config.py: its dataclass and checks, torch-free; the trainer
+reads the section itself); it is part of Config so that `winnow config show` and the manifest show it. The
+dependency goes one way: the pipeline imports trainer.config, the trainer imports nothing from the pipeline.
 """
 from __future__ import annotations
 
@@ -15,6 +18,9 @@ from importlib import resources
 from typing import Optional
 
 import yaml
+
+from trainer.config import TrainConfig, TrainConfigError
+from trainer.config import validate as validate_train
 
 
 class ConfigError(ValueError):
@@ -180,34 +186,6 @@ class BiasConfig:
     enabled: bool = True
     lexicon: Optional[str] = None
     gate: BiasGateConfig = field(default_factory=BiasGateConfig)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    model: str = "tiny"
-    n_layer: Optional[int] = None
-    n_head: Optional[int] = None
-    n_embd: Optional[int] = None
-    dropout: float = 0.0
-    batch_size: int = 16
-    grad_accum: int = 1
-    max_steps: int = 300
-    lr: float = 1e-3
-    min_lr: float = 1e-4
-    warmup_steps: int = 30
-    weight_decay: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.95
-    grad_clip: float = 1.0
-    eval_interval: int = 50
-    eval_batches: int = 20
-    log_interval: int = 10
-    ckpt_interval: int = 100
-    keep_last: int = 3
-    seed: int = 1337
-    compile: bool = False
-    num_workers: int = 2
-    verify_shards: bool = True
 
 
 @dataclass(frozen=True)
@@ -383,12 +361,10 @@ def validate(cfg: Config) -> None:
         raise ConfigError("config key 'tokenize.val_fraction' must be in [0, 1)")
     if t.seq_len < 1:
         raise ConfigError("config key 'tokenize.seq_len' must be >= 1")
-    tr = cfg.train
-    from trainer.args import PRESETS
-    if tr.model not in PRESETS:
-        raise ConfigError(f"config key 'train.model': unknown preset {tr.model!r} (known: {', '.join(PRESETS)})")
-    if tr.batch_size < 1 or tr.grad_accum < 1 or tr.max_steps < 1:
-        raise ConfigError("config keys 'train.batch_size', 'train.grad_accum', 'train.max_steps' must be >= 1")
+    try:
+        validate_train(cfg.train)
+    except TrainConfigError as e:
+        raise ConfigError(str(e)) from None
     if t.tokenizer == "train" and not t.vocab_size:
         raise ConfigError("config key 'tokenize.vocab_size' is required when tokenize.tokenizer is 'train'")
 

@@ -15,4 +15,16 @@ SHARD_SCHEMA = pa.schema([
 ])
 
 SPLITS = ("train", "val")
+# The end-of-document token packed after each document: the first of these that the tokenizer has (GPT-2's
+# first). The trainer's held-out evaluation packs text the same way.
+EOS_CANDIDATES = ("<|endoftext|>", "</s>", "<eos>", "[SEP]", "<|end_of_text|>")
+
+
+def eos_id(tok) -> int:
+    """The id of the end-of-document token of an HF `tokenizers.Tokenizer`."""
+    for t in EOS_CANDIDATES:
+        i = tok.token_to_id(t)
+        if i is not None:
+            return i
+    raise ValueError(f"tokenizer has none of the end-of-document tokens {EOS_CANDIDATES}")
 ROWS_PER_ROW_GROUP = 256   # streaming reads: a row group of 256 x 1025 int32 tokens is ~1 MB

@@ -4,14 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-# Model presets (n_layer, n_head, n_embd), here so config validation need not import torch.
-PRESETS = {
-    # trains on a laptop CPU in minutes on the bundled sample
-    "tiny": dict(n_layer=4, n_head=4, n_embd=128),
-    # GPT-2 small (124M with a 50257 vocabulary): for a GPU
-    "gpt2-124m": dict(n_layer=12, n_head=12, n_embd=768),
-}
-
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--shards", required=True, help="OUT/shards of a `winnow run` (local path or fsspec URL)")

@@ -8,7 +8,6 @@ Paths may be local or any fsspec URL (gs:// needs gcsfs).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import posixpath
 from collections import OrderedDict
@@ -20,7 +19,8 @@ import pyarrow.parquet as pq
 import torch
 
 import schemas
-from schemas.manifest import MANIFEST_FILE
+from schemas import manifest as manifest_schema
+from schemas.manifest import MANIFEST_FILE, Manifest
 from schemas.shards import SPLITS
 
 
@@ -48,7 +48,7 @@ def _read(path: str) -> bytes:
 class Run:
     """A validated pipeline output: the manifest, the tokenizer text and the shard files per split."""
     root: str
-    manifest: dict
+    manifest: Manifest
     tokenizer_json: str
     files: dict            # split -> [path]
     seq_len: int
@@ -62,38 +62,35 @@ def open_run(shards_dir: str, verify: bool = True) -> Run:
     root = shards_dir.rstrip("/")
     root = root[: -len("/shards")] if root.endswith("/shards") else root
     try:
-        raw = _read(_join(root, MANIFEST_FILE))
+        manifest = manifest_schema.read(_join(root, MANIFEST_FILE), _read)
     except ShardError as e:
         raise ShardError(f"{e} (is --shards {shards_dir} the shards/ of a finished `winnow run`?)") from None
-    try:
-        manifest = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise ShardError(f"{_join(root, MANIFEST_FILE)} is not valid JSON: {e}") from None
-    if str(manifest.get("schema_version")) != schemas.SCHEMA_VERSION:
-        raise ShardError(f"shards have schema version {manifest.get('schema_version')!r}, "
-                         f"this trainer reads {schemas.SCHEMA_VERSION!r}")
-    tok_info = manifest.get("tokenizer") or {}
-    tok_bytes = _read(_join(root, tok_info.get("path", "tokenizer.json")))
-    if hashlib.sha256(tok_bytes).hexdigest() != tok_info.get("sha256"):
+    except manifest_schema.ManifestError as e:
+        raise ShardError(str(e)) from None
+    tok_info = manifest.tokenizer
+    if tok_info is None:
+        raise ShardError(f"{root} has no tokenizer: the run had tokenize.enabled false, so it wrote no shards")
+    tok_bytes = _read(_join(root, tok_info.path))
+    if hashlib.sha256(tok_bytes).hexdigest() != tok_info.sha256:
         raise ShardError(f"tokenizer.json in {root} does not match the manifest's tokenizer sha256 "
-                         f"{tok_info.get('sha256')}: the shards were made with another tokenizer")
+                         f"{tok_info.sha256}: the shards were made with another tokenizer")
     files = {s: [] for s in SPLITS}
-    for entry in manifest.get("shards", []):
-        path = _join(root, entry["path"])
+    for entry in manifest.shards:
+        path = _join(root, entry.path)
         if verify:
             data = _read(path)
-            if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            if hashlib.sha256(data).hexdigest() != entry.sha256:
                 raise ShardError(f"shard {path} is corrupt: sha256 differs from the manifest")
-        files.setdefault(entry["split"], []).append(path)
+        files.setdefault(entry.split, []).append(path)
     for split, paths in files.items():
         for path in paths[:1]:                   # footers: the same tokenizer and schema (first file per split)
             meta = _parquet(path).schema_arrow.metadata or {}
-            if meta.get(schemas.META_TOKENIZER_HASH, b"").decode() != tok_info.get("sha256"):
+            if meta.get(schemas.META_TOKENIZER_HASH, b"").decode() != tok_info.sha256:
                 raise ShardError(f"shard {path} was written with another tokenizer than {root}/tokenizer.json")
     if not files.get("train"):
         raise ShardError(f"no train shards listed in {_join(root, MANIFEST_FILE)}")
-    return Run(root, manifest, tok_bytes.decode("utf-8"), files, int(manifest["tokens"]["seq_len"]),
-               int(tok_info["vocab_size"]), int(tok_info["eos_id"]))
+    return Run(root, manifest, tok_bytes.decode("utf-8"), files, manifest.tokens.seq_len, tok_info.vocab_size,
+               tok_info.eos_id)
 
 
 def _parquet(path: str) -> pq.ParquetFile:

@@ -7,14 +7,16 @@ is the mean over every predicted token, in fp32, without grad: deterministic for
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import math
 import os
 
 import torch
 import torch.nn.functional as F
+from tokenizers import Tokenizer
 
-from pipeline.stages import tokenize as tokenize_stage
+from schemas.shards import eos_id
 from trainer import checkpoint
 from trainer.model import GPT, GPTConfig
 
@@ -61,12 +63,13 @@ def _resolve_checkpoint(path: str) -> str:
 
 
 def token_stream(texts: list[str], tokenizer_json: str, max_tokens: int | None) -> list[int]:
-    """Every text's ids followed by EOS, concatenated; cut to max_tokens (the first ones: deterministic)."""
-    tok = tokenize_stage.load(tokenizer_json)
-    eos = tokenize_stage.eos_id(tok)
+    """Every text's ids (without special tokens) followed by EOS, concatenated, as the shards pack them; cut
+    to max_tokens (the first ones: deterministic)."""
+    tok = Tokenizer.from_str(tokenizer_json)
+    eos = eos_id(tok)
     ids: list[int] = []
-    for doc in tokenize_stage.encode_batch(tok, texts):
-        ids.extend(doc)
+    for enc in tok.encode_batch(list(texts), add_special_tokens=False):
+        ids.extend(enc.ids)
         ids.append(eos)
         if max_tokens and len(ids) >= max_tokens:
             break
@@ -86,7 +89,7 @@ def heldout_loss(ckpt_path_or_run_dir: str, texts: list[str], tokenizer_json: st
     path = _resolve_checkpoint(ckpt_path_or_run_dir)
     ckpt = checkpoint.load(path)
     sha = ckpt.get("tokenizer_sha256")
-    if sha and sha != tokenize_stage.sha256_text(tokenizer_json):
+    if sha and sha != hashlib.sha256(tokenizer_json.encode("utf-8")).hexdigest():
         raise ValueError(f"checkpoint {path} was trained with another tokenizer (sha256 {sha})")
     cfg = GPTConfig(**ckpt["model_args"])
     model = GPT(cfg)

@@ -20,12 +20,15 @@ import numpy as np
 import torch
 
 from trainer import checkpoint
-from trainer.args import PRESETS, add_arguments
+from trainer.args import add_arguments
+from trainer.config import PRESETS, TrainConfig, TrainConfigError
+from trainer.config import load as load_train_config
 from trainer.data import BlockSampler, BlockStore, ShardError, loader, open_run
 from trainer.model import GPT, GPTConfig
 
 # Peak dense bf16 tensor FLOPS by device name, for MFU (vendor data sheets). Unknown devices: MFU omitted.
 PEAK_BF16_FLOPS = {"H100": 989e12, "A100": 312e12}
+
 
 def _names(entries: list[str]) -> str:
     shown = ", ".join(sorted(entries)[:3])
@@ -175,10 +178,11 @@ class _Batches:
             return batch
 
 
-def train(shards: str, out_dir: str, cfg, device: str = "auto", max_steps: int | None = None,
+def train(shards: str, out_dir: str, cfg: TrainConfig, device: str = "auto", max_steps: int | None = None,
           resume: bool = False, stop_after: int | None = None, log=print, overwrite: bool = False) -> dict:
     """Train on OUT/shards into out_dir; returns a summary (final losses, tokens, throughput).
 
+    cfg: the TrainConfig (trainer/config.py).
     stop_after: stop after this step with a checkpoint, as a preempted job would (the LR schedule still
     runs to max_steps); `resume=True` later continues exactly where it stopped.
     out_dir must be new or empty unless resume (continue the run there) or overwrite (replace it; only a
@@ -187,7 +191,9 @@ def train(shards: str, out_dir: str, cfg, device: str = "auto", max_steps: int |
     rank 0 deletes, and the others wait at a barrier until it has."""
     _check_steps(max_steps, stop_after)
     replace_run = check_out_dir(out_dir, resume, overwrite)
-    tc = cfg.train if max_steps is None else dataclasses.replace(cfg.train, max_steps=max_steps)
+    tc = cfg
+    if max_steps is not None:
+        tc = dataclasses.replace(tc, max_steps=max_steps)
     ddp = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank, world = (int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])) if ddp else (0, 1)
     if device == "auto":
@@ -221,7 +227,7 @@ def train(shards: str, out_dir: str, cfg, device: str = "auto", max_steps: int |
                   file=sys.stderr, flush=True)
     if resume and ckpt is None and master:
         log(f"--resume: no checkpoint in {ckpt_dir}, starting from step 0")
-    if ckpt is not None and ckpt["tokenizer_sha256"] != run.manifest["tokenizer"]["sha256"]:
+    if ckpt is not None and ckpt["tokenizer_sha256"] != run.manifest.tokenizer.sha256:
         raise ShardError(f"checkpoint {ckpt_path} was trained with another tokenizer than {run.root}")
     gcfg = GPTConfig(**ckpt["model_args"]) if ckpt else model_config(tc, run.seq_len, run.vocab_size)
     if run.vocab_size > gcfg.vocab_size:
@@ -318,8 +324,8 @@ def train(shards: str, out_dir: str, cfg, device: str = "auto", max_steps: int |
                     "model": raw_model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                     "sampler": {"epoch": batches.epoch, "cursor": batches.cursor, "seed": tc.seed},
                     "rng": checkpoint.rng_state(), "model_args": dataclasses.asdict(gcfg),
-                    "train_config": dataclasses.asdict(tc), "tokenizer_sha256": run.manifest["tokenizer"]["sha256"],
-                    "shards_config_hash": run.manifest["config_hash"]}, tc.keep_last)
+                    "train_config": dataclasses.asdict(tc), "tokenizer_sha256": run.manifest.tokenizer.sha256,
+                    "shards_config_hash": run.manifest.config_hash}, tc.keep_last)
             if ddp:
                 torch.distributed.barrier()
     if bar is not None:
@@ -385,16 +391,15 @@ def _progress(total, initial, master):
 
 
 def main(argv=None) -> int:
-    from pipeline.config import ConfigError, load_config
     ap = argparse.ArgumentParser(prog="winnow train", description=__doc__.splitlines()[0])
     add_arguments(ap)
     args = ap.parse_args(argv)
     try:
         _check_steps(args.max_steps, args.stop_after)
-        cfg = load_config(args.config)
-        summary = train(args.shards, args.out, cfg, args.device, args.max_steps, args.resume, args.stop_after,
+        tc = load_train_config(args.config)
+        summary = train(args.shards, args.out, tc, args.device, args.max_steps, args.resume, args.stop_after,
                         overwrite=args.overwrite)
-    except (ShardError, ConfigError) as e:
+    except (ShardError, TrainConfigError) as e:
         print(f"winnow train: error: {e}", file=sys.stderr)
         return 2
     # every rank prints its own line (rank, data_digest): one write, flushed, so that the ranks' lines on a

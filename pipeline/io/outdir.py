@@ -22,12 +22,12 @@ import os
 import signal
 
 from pipeline.io import files
+from schemas.manifest import MANIFEST_FILE
 
 TMP_SUFFIX = ".winnow-tmp"
 OLD_SUFFIX = ".winnow-old"
 SCRATCH_SUFFIX = ".winnow-scratch"
 MARKER = ".winnow-tmp-marker"            # inside OUT.winnow-tmp while a run writes it
-MANIFEST_FILE = "manifest.json"
 
 
 class OutputError(ValueError):
@@ -50,7 +50,9 @@ def tmp_of(out: str) -> str:
 
 
 def is_winnow_output(path: str) -> bool:
-    """`path` holds a manifest.json that Winnow wrote (a JSON object with its schema_version and config_hash)."""
+    """`path` holds a manifest.json that Winnow wrote (a JSON object with its schema_version and config_hash).
+    Deliberately looser than schemas.manifest.read: a run of an older schema version is still Winnow's to
+    replace."""
     mpath = files.join(path, MANIFEST_FILE)
     try:
         if _remote(path):

@@ -8,8 +8,9 @@ from __future__ import annotations
 import hashlib
 from typing import Iterable, Sequence
 
-EOS_TOKEN = "<|endoftext|>"                       # GPT-2's document separator
-EOS_CANDIDATES = (EOS_TOKEN, "</s>", "<eos>", "[SEP]", "<|end_of_text|>")
+from schemas.shards import EOS_CANDIDATES, eos_id  # noqa: F401  (the shards' end-of-document token)
+
+EOS_TOKEN = EOS_CANDIDATES[0]                     # GPT-2's document separator, given to a trained BPE
 
 
 def train_bpe(texts: Iterable[str], vocab_size: int) -> str:
@@ -27,14 +28,6 @@ def train_bpe(texts: Iterable[str], vocab_size: int) -> str:
 def load(tokenizer_json: str):
     from tokenizers import Tokenizer
     return Tokenizer.from_str(tokenizer_json)
-
-
-def eos_id(tok) -> int:
-    for t in EOS_CANDIDATES:
-        i = tok.token_to_id(t)
-        if i is not None:
-            return i
-    raise ValueError(f"tokenizer has none of the end-of-document tokens {EOS_CANDIDATES}")
 
 
 def encode_batch(tok, texts: Sequence[str]) -> list[list[int]]:

@@ -198,13 +198,16 @@ def _requirements() -> dict:
     return {canonicalize_name(r.name): r for r in reqs}
 
 
-def test_requirements_pin_every_runtime_dependency_except_torch():
+def test_requirements_pin_every_runtime_dependency_and_the_report_extra_never_torch():
+    """The image runs the pipeline (the [project] dependencies) and, in a template launch, the Finalize step
+    that draws the data card (the [report] extra); never the trainer's torch (the [train] extra)."""
     pinned = _requirements()
-    for dep in map(Requirement, _pyproject()["project"]["dependencies"]):
+    project = _pyproject()["project"]
+    deps = list(map(Requirement, project["dependencies"] + project["optional-dependencies"]["report"]))
+    assert "torch" not in {canonicalize_name(d.name) for d in deps}, "torch is the [train] extra, not a dependency"
+    assert "torch" not in pinned, "the image has no torch: no worker step and not the launcher imports it"
+    for dep in deps:
         name = canonicalize_name(dep.name)
-        if name == "torch":
-            assert name not in pinned, "torch is installed by the Dockerfile (CPU wheel), not requirements.txt"
-            continue
         assert name in pinned, f"{name} is a pyproject dependency but not in requirements.txt"
         spec = list(pinned[name].specifier)
         assert len(spec) == 1 and spec[0].operator == "==", f"{name}: pin it with =="

@@ -16,7 +16,7 @@ def shards_run(tmp_path_factory):
     sys.path.insert(0, ROOT)
     from pipeline.cli import sample_inputs
     from pipeline.config import load_config
-    from pipeline.run import run_pipeline
+    from pipeline.driver.run import run_pipeline
     out = str(tmp_path_factory.mktemp("shards") / "out")
     cfg = load_config(overrides={"tokenize": {"vocab_size": 1024, "seq_len": 64, "val_fraction": 0.05},
                                  "output": {"blocks_per_shard": 2000}})

@@ -12,7 +12,7 @@ import torch
 from trainer_helpers import small_train
 from pipeline import ablate as ablate_mod
 from pipeline.config import load_config
-from pipeline.run import RunError
+from pipeline.errors import RunError
 from pipeline.stages import tokenize as tokenize_stage
 from trainer import checkpoint, evaluate
 from trainer.model import GPT, GPTConfig
@@ -139,3 +139,31 @@ def test_ablate_on_the_bundled_sample(tmp_path, heldout_texts):
     assert (out / "loss_curves.png").read_bytes()[:8] == PNG_MAGIC
     with pytest.raises(RunError, match="already exists"):
         ablate_mod.ablate(sample_inputs(), str(out), cfg, heldout=str(held), log=io.StringIO())
+
+
+def _tiny_result():
+    runs = {name: {"epochs": 0.5, "train_tokens": 1000, "tokens_trained": 500, "heldout_loss": 5.0 - i}
+            for i, name in enumerate(ablate_mod.RUNS)}
+    curves = {name: [{"step": 1, "tokens": 250, "loss": 6.0}, {"step": 2, "tokens": 500, "loss": 5.5}]
+              for name in ablate_mod.RUNS}
+    return curves, {"runs": runs, "heldout": {"texts": 3}}
+
+
+def test_loss_curves_png(tmp_path):
+    curves, result = _tiny_result()
+    log = io.StringIO()
+    assert ablate_mod.write_plot(curves, result, str(tmp_path / "loss_curves.png"), log)
+    assert (tmp_path / "loss_curves.png").read_bytes()[:8] == PNG_MAGIC and log.getvalue() == ""
+
+
+def test_loss_curves_are_skipped_with_a_note_without_matplotlib(tmp_path, monkeypatch):
+    """matplotlib is the optional `report` extra: without it ablate writes everything but the PNG."""
+    import sys
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)        # `import matplotlib...` raises ImportError
+    curves, result = _tiny_result()
+    log = io.StringIO()
+    assert not ablate_mod.write_plot(curves, result, str(tmp_path / "loss_curves.png"), log)
+    assert not (tmp_path / "loss_curves.png").exists()
+    assert log.getvalue() == ("note: matplotlib is not installed, so no loss_curves.png "
+                              "(pip install 'winnow-corpus[report]')\n")

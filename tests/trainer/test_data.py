@@ -15,7 +15,7 @@ def test_open_run_validates_and_lists_splits(shards_run):
     assert run.seq_len == 64 and run.vocab_size == 1024
     store = BlockStore(run.files["train"], run.seq_len)
     assert len(store.groups) > 1 and store.n_blocks == sum(
-        s["rows"] for s in run.manifest["shards"] if s["split"] == "train")
+        s.rows for s in run.manifest.shards if s.split == "train")
     blocks = store.blocks(np.array([0, store.n_blocks - 1, 5]))
     assert blocks.shape == (3, 65) and blocks.max() < 1024
 

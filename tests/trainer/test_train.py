@@ -10,15 +10,16 @@ import torch
 import yaml
 
 from trainer_helpers import ROOT, small_train
-from pipeline.config import load_config
 from trainer import checkpoint
+from trainer.config import from_dict
 from trainer.data import BlockSampler, BlockStore, ShardError, open_run
 from trainer.model import GPT, GPTConfig
 from trainer.train import get_lr, train
 
 
 def _cfg(**over):
-    return load_config(overrides={"train": small_train(**over)})
+    """The trainer's own config (a TrainConfig), as train() takes it."""
+    return from_dict(small_train(**over))
 
 
 def _losses(run_dir):
@@ -40,7 +41,7 @@ def test_model_shapes_tying_and_padding():
 
 
 def test_lr_schedule():
-    tc = _cfg(max_steps=100, warmup_steps=10, lr=1e-3, min_lr=1e-4).train
+    tc = _cfg(max_steps=100, warmup_steps=10, lr=1e-3, min_lr=1e-4)
     assert get_lr(0, tc) < get_lr(9, tc) <= 1e-3
     assert get_lr(10, tc) == pytest.approx(1e-3)
     assert get_lr(55, tc) == pytest.approx(5.5e-4, rel=1e-6)

@@ -140,7 +140,7 @@ def configs() -> list[tuple[str, dict]]:
 
 def quality_runs(tmp: str) -> list[dict]:
     from pipeline.config import load_config
-    from pipeline.run import run_pipeline
+    from pipeline.driver.run import run_pipeline
     docs, cluster, pos, similar = load_truth()
     inp = os.path.join(REVISIONS, "documents.jsonl.gz")
     rows = []

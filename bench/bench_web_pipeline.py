@@ -47,7 +47,7 @@ def main(argv=None) -> dict:
     import pyarrow.parquet as pq
 
     from pipeline.config import load_config
-    from pipeline.run import run_pipeline
+    from pipeline.driver.run import run_pipeline
     pages_path = os.path.join(DATA, "web_trafilatura_eval", "documents.jsonl.gz")
     clean = sorted(glob.glob(os.path.join(DATA, "clean_reference_nltk", "*.jsonl.gz")))
     if not os.path.exists(pages_path):

@@ -1,6 +1,6 @@
 """`make bench`: docs/s per stage (pure functions, one core) and end to end (`winnow run` on the FnApiRunner),
 with peak RSS, on the real web pages in ../shared/data. Prints a table and writes bench/results/bench.json.
-Not a test: no assertions, numbers go into the closing notes and README.
+Not a test: no assertions; the numbers go into bench/RESULTS.md with date, commit and machine.
 """
 from __future__ import annotations
 

@@ -8,6 +8,9 @@ config's threshold or top fraction, else the top DEFAULT_TOP_FRACTION). The raw 
 cleaned run's tokenizer, so the models predict the same token ids and their losses compare.
 ABL/train_{raw,cleaned,classifier} are the training runs; ABL/ablation.json, ablation.md and loss_curves.png
 hold the result.
+
+Training needs PyTorch (the `train` extra): the trainer is imported when ablate() starts, never with this module.
+The PNG needs matplotlib (the `report` extra); without it the PNG is skipped with a note.
 """
 from __future__ import annotations
 
@@ -19,7 +22,9 @@ import sys
 import time
 from importlib import resources
 
-from pipeline.run import RunError, run_pipeline
+from pipeline.errors import RunError
+from pipeline.driver.run import run_pipeline
+from schemas.manifest import Manifest
 
 RUNS = ("raw", "cleaned", "classifier")
 # The classifier arm keeps this fraction of the heuristics' survivors when the config sets no cut of its own
@@ -83,17 +88,17 @@ def _prepare(out: str, overwrite: bool) -> None:
     os.makedirs(out, exist_ok=True)
 
 
-def _row(name: str, manifest: dict, summary: dict, held: dict, tc) -> dict:
-    train_blocks = sum(s["rows"] for s in manifest["shards"] if s["split"] == "train")
+def _row(name: str, manifest: Manifest, summary: dict, held: dict, tc) -> dict:
+    train_blocks = sum(s.rows for s in manifest.shards if s.split == "train")
     blocks_trained = summary["steps"] * tc.batch_size * tc.grad_accum * summary["world"]
-    return {"run": name, "input_docs": manifest["input_records"], "kept_docs": manifest["kept"],
-            "dead_letter": manifest["dead_letter"], "rejected": sum(manifest["rejected"].values()),
-            "train_tokens": manifest["tokens"]["train"], "train_blocks": train_blocks,
+    return {"run": name, "input_docs": manifest.input_records, "kept_docs": manifest.kept,
+            "dead_letter": manifest.dead_letter, "rejected": sum(manifest.rejected.values()),
+            "train_tokens": manifest.tokens.train, "train_blocks": train_blocks,
             "tokens_trained": summary["tokens"], "blocks_trained": blocks_trained,
             "epochs": blocks_trained / train_blocks if train_blocks else None,
             "final_train_loss": summary["final_loss"], "final_val_loss": summary["final_val_loss"],
             "heldout_loss": held["loss"], "heldout_ppl": held["ppl"], "heldout_tokens": held["tokens"],
-            "tokens_per_s": summary["tokens_per_s"], "steps": summary["steps"], "config_hash": manifest["config_hash"]}
+            "tokens_per_s": summary["tokens_per_s"], "steps": summary["steps"], "config_hash": manifest.config_hash}
 
 
 def _fmt(v, spec: str) -> str:
@@ -136,7 +141,8 @@ def markdown(result: dict) -> str:
 
 
 def plot(curves: dict, result: dict, path: str) -> None:
-    """Train loss of both runs against tokens trained, each run's held-out loss as a star at its end."""
+    """Train loss of both runs against tokens trained, each run's held-out loss as a star at its end.
+    ImportError when matplotlib is not installed."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
@@ -161,6 +167,19 @@ def plot(curves: dict, result: dict, path: str) -> None:
     fig.savefig(path)
 
 
+def write_plot(curves: dict, result: dict, path: str, log=sys.stdout) -> bool:
+    """plot() to path; without matplotlib (the `report` extra) a note on log instead. Whether it wrote the PNG."""
+    try:
+        plot(curves, result, path)
+    except ImportError as e:
+        if (e.name or "").split(".")[0] != "matplotlib":
+            raise
+        print(f"note: matplotlib is not installed, so no {os.path.basename(path)} "
+              "(pip install 'winnow-corpus[report]')", file=log)
+        return False
+    return True
+
+
 def _read_metrics(path: str) -> list[dict]:
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
@@ -169,7 +188,8 @@ def _read_metrics(path: str) -> list[dict]:
 def ablate(inputs: list[str], out: str, cfg, heldout: str | None = None, max_steps: int | None = None,
            device: str = "auto", overwrite: bool = False, runner: str | None = None,
            beam_args: list[str] | None = None, log=sys.stdout, top_fraction: float | None = None) -> dict:
-    """Run both pipelines, train and evaluate both models, write ABL/ablation.{json,md} and loss_curves.png."""
+    """Run both pipelines, train and evaluate both models, write ABL/ablation.{json,md} and loss_curves.png
+    (skipped, with a note, when matplotlib is not installed)."""
     from trainer import evaluate
     from trainer.train import train
 
@@ -186,7 +206,7 @@ def ablate(inputs: list[str], out: str, cfg, heldout: str | None = None, max_ste
         raise RunError(f"--heldout: {heldout} holds no text")
     _prepare(out, overwrite)
     # log every step: a smooth curve costs one line per step; training itself is unchanged
-    tcfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, log_interval=1))
+    tc = dataclasses.replace(cfg.train, log_interval=1)
     t0, timing, manifests = time.perf_counter(), {}, {}
 
     manifests["cleaned"] = run_pipeline(inputs, os.path.join(out, "cleaned"), heuristics_config(cfg), runner,
@@ -197,7 +217,7 @@ def ablate(inputs: list[str], out: str, cfg, heldout: str | None = None, max_ste
     manifests["classifier"] = run_pipeline(inputs, os.path.join(out, "classifier"),
                                            classifier_config(cfg, tok_path, top_fraction), runner, beam_args, log=log)
     for name in RUNS:
-        assert manifests[name]["tokenizer"]["sha256"] == manifests["cleaned"]["tokenizer"]["sha256"], \
+        assert manifests[name].tokenizer.sha256 == manifests["cleaned"].tokenizer.sha256, \
             "every arm must share one tokenizer"
     timing["pipelines_s"] = time.perf_counter() - t0
     with open(tok_path, encoding="utf-8") as fh:
@@ -208,10 +228,10 @@ def ablate(inputs: list[str], out: str, cfg, heldout: str | None = None, max_ste
         t1 = time.perf_counter()
         print(f"\n== training on {name} ({max_steps} steps)", file=log)
         run_dir = os.path.join(out, "train_" + name)
-        summary = train(os.path.join(out, name, "shards"), run_dir, tcfg, device=device, max_steps=max_steps,
+        summary = train(os.path.join(out, name, "shards"), run_dir, tc, device=device, max_steps=max_steps,
                         log=lambda m: print(m, file=log))
         held = evaluate.heldout_loss(run_dir, texts, tok_json, device=summary["device"])
-        rows[name] = _row(name, manifests[name], summary, held, tcfg.train)
+        rows[name] = _row(name, manifests[name], summary, held, tc)
         curves[name] = _read_metrics(os.path.join(run_dir, "metrics.jsonl"))
         timing[f"train_eval_{name}_s"] = time.perf_counter() - t1
     assert len({rows[n]["tokens_trained"] for n in RUNS}) == 1, "token budgets differ"
@@ -222,11 +242,11 @@ def ablate(inputs: list[str], out: str, cfg, heldout: str | None = None, max_ste
         "heldout": {"path": heldout, "texts": len(texts), "tokens": rows["cleaned"]["heldout_tokens"]},
         "train": {"max_steps": max_steps, "batch_size": cfg.train.batch_size, "grad_accum": cfg.train.grad_accum,
                   "seq_len": cfg.tokenize.seq_len, "model": cfg.train.model, "device": device},
-        "tokenizer_sha256": manifests["cleaned"]["tokenizer"]["sha256"],
+        "tokenizer_sha256": manifests["cleaned"].tokenizer.sha256,
         "runs": rows,
         "heldout_loss_cleaned_minus_raw": rows["cleaned"]["heldout_loss"] - rows["raw"]["heldout_loss"],
         "heldout_loss_classifier_minus_cleaned": rows["classifier"]["heldout_loss"] - rows["cleaned"]["heldout_loss"],
-        "classifier_cut": manifests["classifier"]["quality_classifier"],
+        "classifier_cut": manifests["classifier"].quality_classifier,
         "timing_s": {k: round(v, 1) for k, v in timing.items()},
     }
     with open(os.path.join(out, "ablation.json"), "w", encoding="utf-8") as fh:
@@ -235,7 +255,9 @@ def ablate(inputs: list[str], out: str, cfg, heldout: str | None = None, max_ste
     md = markdown(result)
     with open(os.path.join(out, "ablation.md"), "w", encoding="utf-8") as fh:
         fh.write(md)
-    plot(curves, result, os.path.join(out, "loss_curves.png"))
+    wrote = ["ablation.json", "ablation.md"]
+    if write_plot(curves, result, os.path.join(out, "loss_curves.png"), log):
+        wrote.append("loss_curves.png")
     print("\n" + md, file=log)
-    print(f"wrote {out}/ablation.json, ablation.md, loss_curves.png", file=log)
+    print(f"wrote {out}/{', '.join(wrote)}", file=log)
     return result

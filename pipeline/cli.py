@@ -11,8 +11,10 @@ import sys
 from importlib import resources
 
 from pipeline import config as config_mod
+from trainer.config import TrainConfigError
 
 DEFAULT_OUTPUT = "out"
+TRAIN_EXTRA = "pip install 'winnow-corpus[train]'"
 
 
 def sample_inputs() -> list[str]:
@@ -43,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--runner", default=None,
                    help="direct (in-process FnApiRunner) | dask | portable | dataflow | flink | spark, or any Beam "
                         "runner name. Default: dask on a LocalCluster of one worker per usable CPU, or direct when "
-                        "there is one CPU or under 8 MB of input; the run says which. See README 'Runners'")
+                        "there is one CPU or under 8 MB of input; the run says which. See docs/runners.md")
     r.add_argument("--dask-address", default=None, metavar="HOST:PORT",
                    help="--runner dask: a running dask scheduler (default: a LocalCluster started for the run)")
     r.add_argument("--dask-memory-limit", default=None, metavar="SIZE",
@@ -229,6 +231,19 @@ class UsageError(ValueError):
     pass
 
 
+def _trainer(what: str):
+    """trainer.train, imported only by the commands that train: the pipeline itself never imports torch, which
+    is an optional dependency (the `train` extra). MissingExtra when torch is not installed."""
+    from pipeline.errors import MissingExtra
+    try:
+        from trainer import train as train_mod
+    except ImportError as e:
+        if (e.name or "").split(".")[0] != "torch":
+            raise
+        raise MissingExtra(f"winnow {what} needs PyTorch: {TRAIN_EXTRA}") from None
+    return train_mod
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; every user error is one line on stderr with exit status 2, the bias gate 3, an
     interrupt 130, a bug 1 (its traceback with --verbose)."""
@@ -238,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     verbose = bool(getattr(args, "verbose", False))
     from pipeline.progress import configure_logging
     configure_logging(verbose)          # before anything imports apache_beam (its import logs a warning)
-    from pipeline.errors import GateError, RunError, environment_cause, was_interrupted
+    from pipeline.errors import GateError, MissingExtra, RunError, environment_cause, was_interrupted
     try:
         _check_extra(ap, args, extra)
         return _dispatch(args, extra, argv)
@@ -248,7 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     except GateError as e:
         print(f"winnow: {e}", file=sys.stderr)
         return 3
-    except config_mod.ConfigError as e:
+    except MissingExtra as e:
+        print(e, file=sys.stderr)
+        return 2
+    except (config_mod.ConfigError, TrainConfigError) as e:
         print(f"winnow: config error: {e}", file=sys.stderr)
         return 2
     except (RunError, UsageError) as e:
@@ -284,9 +302,9 @@ def _dispatch(args, extra: list[str], argv: list[str]) -> int:
         print(f"# config hash: {cfg.hash()}")
         return 0
     if args.cmd == "train":
-        from trainer import train as train_mod
-        return train_mod.main(argv[1:])
+        return _trainer("train").main(argv[1:])
     if args.cmd == "ablate":
+        _trainer("ablate")                      # before the pipelines run, not after them
         from pipeline.ablate import ablate
         if args.max_steps is not None and args.max_steps < 1:
             raise UsageError(f"--max-steps must be at least 1 (got {args.max_steps})")
@@ -315,18 +333,18 @@ def _dispatch(args, extra: list[str], argv: list[str]) -> int:
         build_index(args.out, args.index, args.runner, extra, args.overwrite)
         return 0
     if args.cmd == "run":
-        from pipeline.run import run_pipeline
+        from pipeline.driver.run import run_pipeline
         if args.max_steps is not None and args.max_steps < 1:
             raise UsageError(f"--max-steps must be at least 1 (got {args.max_steps})")
         if args.then_train and args.train_out and os.path.isdir(args.train_out) and os.listdir(args.train_out):
             raise UsageError(f"--train-out {args.train_out} is not empty; choose a new folder (or train it with "
                              "`winnow train --resume` / `--overwrite` after the run)")
         cfg = config_mod.load_config(args.config)
+        train_mod = _trainer("run --then-train") if args.then_train else None
         run_pipeline(args.input or sample_inputs(), args.output, cfg, runner=args.runner, beam_args=extra,
                      overwrite=args.overwrite, workers=args.workers, dask_address=args.dask_address,
                      dask_memory_limit=args.dask_memory_limit, finalize_in_job=args.finalize_in_job)
         if args.then_train:
-            from trainer import train as train_mod
             train_argv = ["--shards", args.output.rstrip("/") + "/shards",
                           "--out", args.train_out or args.output.rstrip("/") + "/train", "--device", args.device]
             train_argv += ["--config", args.config] if args.config else []
@@ -339,8 +357,8 @@ def _dispatch(args, extra: list[str], argv: list[str]) -> int:
 def entry() -> None:
     """The `winnow` command: main(), then leave without interpreter finalization. Arrow's native thread pools
     can abort the process while they are torn down at exit ("terminate called without an active exception",
-    exit -6, apache/arrow#34314) after a run that had finished and written everything; a test saw it once in
-    a CI run. Output streams and logging are flushed first; every file and cluster is closed by then."""
+    exit -6, apache/arrow#34314) after a run that had finished and written everything. Output streams and
+    logging are flushed first; every file and cluster is closed by then."""
     import signal
 
     from pipeline.errors import request_interrupt

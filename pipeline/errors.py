@@ -13,6 +13,11 @@ class GateError(RunError):
     """The bias gate flagged a filter x group; the outputs are complete (exit status 3)."""
 
 
+class MissingExtra(RuntimeError):
+    """A command needs an optional dependency that is not installed (exit 2): the message says how to install
+    it, e.g. `pip install 'winnow-corpus[train]'`."""
+
+
 # errors of the machine rather than of Winnow: a full or read-only disk, missing permission
 ENVIRONMENT_ERRNOS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
                       errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",

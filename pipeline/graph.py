@@ -3,10 +3,10 @@
     outputs = p | "Winnow" >> Winnow(cfg, input_files, out_dir, config_hash)
 
 It reads the inputs and writes every output file under `out_dir` (documents, rejects, dead letters, clusters,
-shards, tokenizer, bias ledger) plus small JSON files the driver turns into the manifest (pipeline/manifest.py).
-It returns its PCollections by name (kept documents, rejected rows, dead letters, ...) so a test can
+shards, tokenizer, bias ledger) plus small JSON files the driver turns into the manifest
+(pipeline/driver/manifest.py). It returns its PCollections by name (kept documents, rejected rows, dead letters, ...) so a test can
 `assert_that` on them on any runner; `sinks` holds one element per finished sink, for a step that must run
-after every file is written (pipeline/finalize.py). The driver that runs it is pipeline/run.py.
+after every file is written (pipeline/driver/finalize.py). The driver that runs it is pipeline/driver/run.py.
 """
 from __future__ import annotations
 

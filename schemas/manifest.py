@@ -1,5 +1,5 @@
 """OUT/manifest.json, typed: what one finished run read, kept, rejected and wrote. The driver writes it
-(pipeline/run.py); the data card, `winnow index` and the trainer read it through `read` (or `loads`).
+(pipeline/driver/run.py); the data card, `winnow index` and the trainer read it through `read` (or `loads`).
 Change a field -> bump SCHEMA_VERSION.
 
 The counts obey one invariant, checked when the manifest is written and when it is read:

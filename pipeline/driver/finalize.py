@@ -11,10 +11,10 @@ import threading
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline import manifest as manifest_mod
+from pipeline.driver import manifest as manifest_mod
+from pipeline.driver.funnel import print_funnel
+from pipeline.driver.gate import check_gate
 from pipeline.errors import GateError, RunError
-from pipeline.funnel import print_funnel
-from pipeline.gate import check_gate
 from pipeline.io import files, outdir
 from schemas.manifest import MANIFEST_FILE, Manifest
 

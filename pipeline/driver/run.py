@@ -1,5 +1,5 @@
 """The driver of `winnow run`: check the inputs, the output folder and the configuration, pick the runner,
-run the graph (pipeline/graph.py `Winnow`), then finish the run (pipeline/finalize.py: manifest, data card,
+run the graph (pipeline/graph.py `Winnow`), then finish the run (pipeline/driver/finalize.py: manifest, data card,
 atomic swap) and apply the bias gate.
 
 Outputs are written under a temporary sibling directory; the manifest is written last and the directory is
@@ -16,14 +16,14 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline import config as config_mod
 from pipeline import errors, runners
+from pipeline.driver.finalize import RunSpec, add_finalize, finish, warm_report
+from pipeline.driver.funnel import print_funnel
+from pipeline.driver.gate import check_gate
+from pipeline.driver.manifest import near_params
 from pipeline.errors import RunError
-from pipeline.finalize import RunSpec, add_finalize, finish, warm_report
-from pipeline.funnel import print_funnel
-from pipeline.gate import check_gate
 from pipeline.graph import Winnow
 from pipeline.io import chunk_cache, files, outdir
 from pipeline.io.inputs import expand_inputs
-from pipeline.manifest import near_params
 from pipeline.stages import tokenize as tokenize_stage
 from schemas import manifest as manifest_schema
 

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems   # local paths and gs:// alike, as the run writes them
 
-from pipeline.funnel import funnel
+from pipeline.driver.funnel import funnel
 from pipeline.io import files
 from schemas import manifest as manifest_mod
 from schemas.manifest import Manifest

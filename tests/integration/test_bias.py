@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.errors import GateError
-from pipeline.run import run_pipeline
+from pipeline.driver.run import run_pipeline
 
 pytestmark = pytest.mark.integration
 

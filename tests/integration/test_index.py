@@ -8,7 +8,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.errors import RunError
-from pipeline.run import run_pipeline
+from pipeline.driver.run import run_pipeline
 
 from helpers import read_rows
 

@@ -8,10 +8,9 @@ import os
 import pyarrow.parquet as pq
 import pytest
 
-import schemas
 from pipeline.config import load_config
-from pipeline.funnel import funnel
-from pipeline.run import run_pipeline
+from pipeline.driver.funnel import funnel
+from pipeline.driver.run import run_pipeline
 
 from helpers import read_rows
 

@@ -10,7 +10,7 @@ import schemas
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.errors import RunError
-from pipeline.run import run_pipeline
+from pipeline.driver.run import run_pipeline
 from pipeline.stages import tokenize
 
 from helpers import check_run, decode_docs, read_rows

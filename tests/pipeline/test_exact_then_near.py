@@ -7,7 +7,7 @@ import os
 import pyarrow.parquet as pq
 
 from pipeline.config import load_config
-from pipeline.run import run_pipeline
+from pipeline.driver.run import run_pipeline
 
 
 def test_exact_copies_follow_their_survivor_into_the_near_cluster(tmp_path):

@@ -14,7 +14,7 @@ from pipeline.cli import sample_inputs
 from pipeline.config import load_config
 from pipeline.io import files
 from pipeline.errors import RunError
-from pipeline.run import run_pipeline
+from pipeline.driver.run import run_pipeline
 
 OBJECTS: dict[str, bytes] = {}
 

@@ -262,7 +262,7 @@ def test_configure_logging_quiet_and_verbose(saved_logging):
 def test_a_direct_run_of_the_sample_reports_its_final_counts(tmp_path, no_progress):
     from pipeline.cli import sample_inputs
     from pipeline.config import load_config
-    from pipeline.run import run_pipeline
+    from pipeline.driver.run import run_pipeline
     d = tmp_path / "progress"
     stream = FakeStream(tty=False)
     # run_pipeline's own display (if any) stays passive inside this one: the counts land in d

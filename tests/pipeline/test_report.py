@@ -14,7 +14,7 @@ import pytest
 from pipeline.cli import sample_inputs
 from pipeline.config import load_config
 from pipeline.report import SECTIONS, Raw, table, write_report
-from pipeline.run import run_pipeline
+from pipeline.driver.run import run_pipeline
 
 
 class Page(HTMLParser):

@@ -141,8 +141,22 @@ def dask_npartitions(input_bytes: int, workers: int) -> int:
     return max(2 * workers, math.ceil(input_bytes / DASK_BYTES_PER_PARTITION))
 
 
+class _ViewCachingOptions(PipelineOptions):
+    """PipelineOptions whose `view_as(cls)` is built once per class. Beam calls view_as two or three times per
+    transform while it builds a graph, and each call parses the flags again (argparse): about half of the
+    graph's construction time. A view holds no state of its own (every view reads and writes the shared
+    `_all_options`), so handing back the same view is the same as building a new one. Declares no options."""
+
+    def view_as(self, cls):
+        views = self.__dict__.setdefault("_winnow_views", {})
+        view = views.get(cls)
+        if view is None:
+            view = views[cls] = super().view_as(cls)
+        return view
+
+
 def pipeline_for(name: str, beam_args: list[str]) -> beam.Pipeline:
-    options = PipelineOptions(beam_args)
+    options = _ViewCachingOptions(beam_args)
     if name in ("direct", "fnapi", "fnapirunner"):
         from apache_beam.runners.portability.fn_api_runner import FnApiRunner
         return beam.Pipeline(runner=FnApiRunner(), options=options)

@@ -98,7 +98,7 @@ def test_dataflow_graph_builds_offline_with_resource_hints(tmp_path):
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipeline.config import load_config
-    from pipeline.finalize import RunSpec, add_finalize
+    from pipeline.driver.finalize import RunSpec, add_finalize
     from pipeline.graph import Winnow
     from pipeline.transforms.near_dedup import CLUSTERING_MIN_RAM
     from pipeline.transforms.tokenize import PACKING_MIN_RAM
@@ -140,10 +140,22 @@ def test_default_runner_uses_every_cpu_when_the_input_repays_it(monkeypatch):
 def test_a_run_without_runner_says_which_it_chose(tmp_path):
     import io
     from pipeline.config import load_config
-    from pipeline.run import run_pipeline
+    from pipeline.driver.run import run_pipeline
     log = io.StringIO()
     cfg = load_config(overrides={"bias": {"enabled": False}, "tokenize": {"enabled": False}})
     m = run_pipeline(sample_inputs(), str(tmp_path / "out"), cfg, log=log)
     line = next(ln for ln in log.getvalue().splitlines() if ln.startswith("runner: "))
     assert line.startswith("runner: direct (one process") and "choose one with --runner" in line
     assert m.runner == "direct"
+
+
+def test_pipeline_options_views_are_built_once_and_share_their_values():
+    """pipeline_for's options hand back one view per options class (Beam asks for views several times per
+    transform); a value set through one view is seen through another and in get_all_options, as with Beam's."""
+    from apache_beam.options.pipeline_options import DebugOptions, SetupOptions
+    options = runners.pipeline_for("direct", ["--experiments=x"]).options
+    assert options.view_as(SetupOptions) is options.view_as(SetupOptions)
+    assert "x" in options.view_as(DebugOptions).experiments
+    options.view_as(SetupOptions).save_main_session = True
+    assert options.view_as(SetupOptions).save_main_session is True
+    assert options.get_all_options()["save_main_session"] is True

@@ -46,7 +46,7 @@ bench: $(STAMP)
 # workers and direct with 1 process for parallel efficiency (about 25 min on 2 cores; datatrove gets its own
 # venv, bench/vs_datatrove/.venv): docs/s, per-core ratio, peak RSS, kept-doc agreement.
 bench-datatrove: $(STAMP)
-	$(BIN)/python bench/vs_datatrove/run.py --docs 20000 --workers 1 2 --winnow-runner default --winnow-workers 2
+	$(BIN)/python bench/vs_datatrove/run.py --docs 20000 --workers 1 2 --winnow-runner default --winnow-workers $(shell nproc)
 	$(BIN)/python bench/vs_datatrove/run.py --docs 20000 --skip-datatrove --winnow-runner dask --winnow-workers 1 2 \
 		--results bench/results/vs_datatrove_dask.json
 	$(BIN)/python bench/vs_datatrove/run.py --docs 20000 --skip-datatrove --winnow-runner direct --winnow-workers 1 \

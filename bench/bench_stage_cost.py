@@ -26,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "vs_datatrove"))
 sys.path.insert(0, REPO)
+from schemas import manifest as manifest_schema  # noqa: E402
 
 
 def eval_index(work: str) -> str:
@@ -71,9 +72,8 @@ def run(inputs: str, out: str, config: str) -> tuple[float, dict]:
     wall = time.perf_counter() - t
     if r.returncode != 0:
         raise SystemExit(f"run failed ({r.returncode}): {r.stderr[-2000:]}")
-    with open(os.path.join(out, "manifest.json")) as fh:
-        m = json.load(fh)
-    return wall, {"kept": m["kept"], "rejected": m["rejected"], "tokens": m["tokens"]["train"]}
+    m = manifest_schema.read(out)
+    return wall, {"kept": m.kept, "rejected": m.rejected, "tokens": m.tokens.train}
 
 
 def main(argv=None) -> None:

@@ -240,7 +240,7 @@ def _trainer(what: str):
     except ImportError as e:
         if (e.name or "").split(".")[0] != "torch":
             raise
-        raise MissingExtra(f"winnow {what} needs PyTorch: {TRAIN_EXTRA}") from None
+        raise MissingExtra(f"`winnow {what}` needs PyTorch: {TRAIN_EXTRA}") from None
     return train_mod
 
 
@@ -254,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.progress import configure_logging
     configure_logging(verbose)          # before anything imports apache_beam (its import logs a warning)
     from pipeline.errors import GateError, MissingExtra, RunError, environment_cause, was_interrupted
+    from schemas.manifest import ManifestError
     try:
         _check_extra(ap, args, extra)
         return _dispatch(args, extra, argv)
@@ -263,13 +264,10 @@ def main(argv: list[str] | None = None) -> int:
     except GateError as e:
         print(f"winnow: {e}", file=sys.stderr)
         return 3
-    except MissingExtra as e:
-        print(e, file=sys.stderr)
-        return 2
     except (config_mod.ConfigError, TrainConfigError) as e:
         print(f"winnow: config error: {e}", file=sys.stderr)
         return 2
-    except (RunError, UsageError) as e:
+    except (RunError, UsageError, MissingExtra, ManifestError) as e:
         print(f"winnow: error: {e}", file=sys.stderr)
         return 2
     except Exception as e:
@@ -302,7 +300,14 @@ def _dispatch(args, extra: list[str], argv: list[str]) -> int:
         print(f"# config hash: {cfg.hash()}")
         return 0
     if args.cmd == "train":
-        return _trainer("train").main(argv[1:])
+        train_mod = _trainer("train")
+        if args.config:          # the whole file, as `winnow run` reads it: a typo in any section is an error
+            try:
+                config_mod.load_config(args.config)
+            except config_mod.ConfigError as e:
+                print(f"winnow train: error: {e}", file=sys.stderr)        # as the trainer reports its own
+                return 2
+        return train_mod.main(argv[1:])
     if args.cmd == "ablate":
         _trainer("ablate")                      # before the pipelines run, not after them
         from pipeline.ablate import ablate

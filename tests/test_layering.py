@@ -134,9 +134,10 @@ INSTALL = "pip install 'winnow-corpus[train]'"
 
 
 @pytest.mark.parametrize("cmd, message", [
-    (["train", "--shards", "{tmp}/shards", "--out", "{tmp}/run"], f"winnow train needs PyTorch: {INSTALL}"),
-    (["ablate", "--output", "{tmp}/abl"], f"winnow ablate needs PyTorch: {INSTALL}"),
-    (["run", "--output", "{tmp}/out", "--then-train"], f"winnow run --then-train needs PyTorch: {INSTALL}"),
+    (["train", "--shards", "{tmp}/shards", "--out", "{tmp}/run"], f"winnow: error: `winnow train` needs PyTorch: {INSTALL}"),
+    (["ablate", "--output", "{tmp}/abl"], f"winnow: error: `winnow ablate` needs PyTorch: {INSTALL}"),
+    (["run", "--output", "{tmp}/out", "--then-train"],
+     f"winnow: error: `winnow run --then-train` needs PyTorch: {INSTALL}"),
 ])
 def test_training_commands_without_torch_say_how_to_install_it(tmp_path, cmd, message):
     r = _python(_WINNOW_WITHOUT_TORCH, *[c.format(tmp=tmp_path) for c in cmd])

@@ -31,6 +31,8 @@ DT_PYTHON = os.path.join(HERE, ".venv", "bin", "python")
 WINNOW = os.path.join(ROOT, ".venv", "bin", "winnow")
 RESULTS = os.path.join(ROOT, "bench", "results", "vs_datatrove.json")
 sys.path.insert(0, HERE)
+sys.path.insert(0, ROOT)
+from schemas import manifest as manifest_schema  # noqa: E402  (Winnow's own venv runs this script)
 
 
 # --- running and measuring ---------------------------------------------------------------------------------
@@ -143,8 +145,7 @@ def run_winnow(a, corpus: str, cfg: str, w: int, out: str, log: str) -> dict:
     cmd += shlex.split(a.winnow_args)
     res = measure(cmd, log, a.timeout)
     res["cmd"] = shlex.join(cmd)
-    with open(os.path.join(out, "manifest.json")) as f:
-        res["kept"] = json.load(f)["kept"]
+    res["kept"] = manifest_schema.read(out).kept
     return res
 
 
@@ -172,8 +173,7 @@ def earlier_corpus(out: str, system: str) -> str | None:
     if system == "datatrove":
         d = next(read_jsonl_dir(os.path.join(out, "kept")), None)
         return os.path.dirname(d["metadata"]["file_path"]) if d else None
-    with open(os.path.join(out, "manifest.json")) as f:
-        inputs = json.load(f).get("inputs") or []
+    inputs = manifest_schema.read(out).inputs
     return os.path.dirname(inputs[0]) if inputs else None
 
 

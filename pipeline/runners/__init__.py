@@ -30,8 +30,8 @@ _BEAM_NAMES = {"dataflow": "DataflowRunner", "flink": "FlinkRunner", "spark": "S
 # the reader's Reshuffle, one task per partition: ~1 MB of input each (a few seconds of work), at least 4 per
 # worker, so the last tasks finish close together. Every other shuffle (GroupByKey, combines) carries what the
 # filters kept, far less: 2 partitions per worker, or 64 MB of input each on large inputs (each shuffle costs
-# splits x partitions files and 2 x partitions tasks). 20k docs (42 MB), 2 workers: 36.1 s with 4 / 44
-# partitions, 38.1 s with 11 / 44, 39.1 with 4 / 24 (bench/RESULTS.md).
+# splits x partitions files and 2 x partitions tasks). The choice was measured: bench/RESULTS.md, "Default
+# runner, parallel efficiency and scale".
 DASK_BYTES_PER_PARTITION = 64 << 20
 DASK_BYTES_PER_RESHUFFLE_PARTITION = 1 << 20
 

@@ -13,8 +13,8 @@ import pytest
 
 from pipeline.cli import sample_inputs
 from pipeline.config import load_config
-from pipeline.report import SECTIONS, Raw, table, write_report
 from pipeline.driver.run import run_pipeline
+from pipeline.report import SECTIONS, Raw, table, write_report
 
 
 class Page(HTMLParser):
@@ -108,6 +108,21 @@ def test_report_rewrites_without_stale_files(sample_run):
     stale = os.path.join(os.path.dirname(index), "old.png")
     open(stale, "wb").close()
     assert write_report(out) == index and not os.path.exists(stale)
+
+
+def test_report_on_a_manifest_of_another_schema_version_is_one_line(sample_run, tmp_path, capsys):
+    """`winnow report` recognises an older Winnow output, and says in one line (exit 2) why it cannot draw it."""
+    from pipeline.cli import main
+    out, _ = sample_run
+    copy = str(tmp_path / "old")
+    shutil.copytree(out, copy)
+    path = os.path.join(copy, "manifest.json")
+    m = json.load(open(path))
+    m["schema_version"] = "2"
+    json.dump(m, open(path, "w"))
+    assert main(["report", copy]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("winnow: error: ") and "schema version '2'" in err[0]
 
 
 class Text(HTMLParser):

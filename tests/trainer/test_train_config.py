@@ -120,3 +120,14 @@ def test_the_cli_reports_a_trainer_config_error_as_a_config_error(capsys, monkey
     assert cli.main(["config", "show"]) == 2
     assert capsys.readouterr().err.splitlines() == [
         "winnow: config error: config key 'train.model': unknown preset 'x' (known: tiny, gpt2-124m)"]
+
+
+def test_winnow_train_checks_the_whole_config_file_as_winnow_run_does(tmp_path, capsys):
+    """The trainer reads only its section, but `winnow train --config` refuses a file `winnow run` would refuse
+    (a typo in a pipeline section), before training, in one line."""
+    from pipeline.cli import main
+    path = _write(tmp_path, {"quality": {"profil": "web"}, "train": {"max_steps": 1}})
+    rc = main(["train", "--shards", str(tmp_path / "shards"), "--out", str(tmp_path / "run"), "--config", path])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith("winnow train: error: ") and "profil" in err[0]
+    assert not (tmp_path / "run").exists()

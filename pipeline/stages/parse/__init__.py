@@ -8,7 +8,7 @@ among the items yielded for the file, txt 0. A file that breaks mid-way yields o
 next position and stops. Which WARC records are documents: see `warc._warc_item`.
 
 This package is the public API (`format_of`, `iter_records`, `MAX_RAW_BYTES`); one module per concern:
-  registry     file name -> format (`format_of`)
+  registry     file name -> format (`format_of`), format -> reader (`READERS`)
   common       shared limits, dead-letter construction, bounded reads
   compression  gzip/zstd detection and decompression (`_Input`, `_Corrupt`)
   records      a JSON object or Parquet row -> RawRecord (shared by jsonl and parquet)
@@ -22,11 +22,7 @@ from __future__ import annotations
 from typing import BinaryIO, Iterator
 
 from pipeline.stages.parse.common import MAX_RAW_BYTES
-from pipeline.stages.parse.jsonl import _jsonl
-from pipeline.stages.parse.parquet import _parquet
-from pipeline.stages.parse.registry import format_of
-from pipeline.stages.parse.text import _txt
-from pipeline.stages.parse.warc import _warc
+from pipeline.stages.parse.registry import READERS, format_of
 from pipeline.stages.types import DeadLetter, RawRecord
 
 __all__ = ["MAX_RAW_BYTES", "format_of", "iter_records"]
@@ -35,12 +31,4 @@ __all__ = ["MAX_RAW_BYTES", "format_of", "iter_records"]
 def iter_records(path: str, fileobj: BinaryIO, *, max_record_bytes: int = 10_000_000,
                  html_main_content: bool = True) -> Iterator[RawRecord | DeadLetter]:
     """Yield a RawRecord or DeadLetter per record of `path`, read from the binary `fileobj`."""
-    fmt = format_of(path)
-    if fmt == "jsonl":
-        yield from _jsonl(path, fileobj, max_record_bytes)
-    elif fmt == "parquet":
-        yield from _parquet(path, fileobj, max_record_bytes)
-    elif fmt == "warc":
-        yield from _warc(path, fileobj, max_record_bytes, html_main_content)
-    else:
-        yield from _txt(path, fileobj, max_record_bytes)
+    yield from READERS[format_of(path)](path, fileobj, max_record_bytes, html_main_content)

@@ -19,7 +19,7 @@ from typing import Optional
 
 import yaml
 
-from trainer.config import TrainConfig, TrainConfigError
+from trainer.config import TrainConfig, TrainConfigError, read_yaml
 from trainer.config import validate as validate_train
 
 
@@ -268,7 +268,7 @@ def load_config(path: Optional[str] = None, overrides: Optional[dict] = None) ->
     """Defaults from resources/default.yaml, then the user's file, then `overrides` (dicts merge deeply)."""
     data = yaml.safe_load(default_yaml_text()) or {}
     if path:
-        user = _read_user_yaml(path)
+        user = read_yaml(path, ConfigError)
         if not isinstance(user, dict):
             raise ConfigError(f"{path}: top level must be a mapping")
         data = _merge(data, user)
@@ -277,26 +277,6 @@ def load_config(path: Optional[str] = None, overrides: Optional[dict] = None) ->
     cfg = _build(Config, data, "")
     validate(cfg)
     return cfg
-
-
-def _read_user_yaml(path: str):
-    """The user's config file, parsed; every problem with it is one ConfigError line."""
-    if os.path.isdir(path):
-        raise ConfigError(f"--config {path} is a folder, not a YAML file")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"--config {path}: no such file") from None
-    except OSError as e:
-        raise ConfigError(f"--config {path}: {e.strerror}") from None
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"--config {path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        what = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConfigError(f"--config {path}: invalid YAML{where}: {what}") from None
 
 
 def validate(cfg: Config) -> None:

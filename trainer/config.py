@@ -98,24 +98,25 @@ def from_dict(section) -> TrainConfig:
     return tc
 
 
-def _read_yaml(path: str):
-    """The config file, parsed; every problem with it is one TrainConfigError line."""
+def read_yaml(path: str, error: type[Exception] = TrainConfigError):
+    """The one config file, parsed; every problem with it is one `error` line (the pipeline reads the same file
+    through this, with its ConfigError)."""
     if os.path.isdir(path):
-        raise TrainConfigError(f"--config {path} is a folder, not a YAML file")
+        raise error(f"--config {path} is a folder, not a YAML file")
     try:
         with open(path, encoding="utf-8") as fh:
             return yaml.safe_load(fh) or {}
     except FileNotFoundError:
-        raise TrainConfigError(f"--config {path}: no such file") from None
+        raise error(f"--config {path}: no such file") from None
     except OSError as e:
-        raise TrainConfigError(f"--config {path}: {e.strerror}") from None
+        raise error(f"--config {path}: {e.strerror}") from None
     except UnicodeDecodeError as e:
-        raise TrainConfigError(f"--config {path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        raise error(f"--config {path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         what = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise TrainConfigError(f"--config {path}: invalid YAML{where}: {what}") from None
+        raise error(f"--config {path}: invalid YAML{where}: {what}") from None
 
 
 def load(path: Optional[str] = None) -> TrainConfig:
@@ -123,7 +124,7 @@ def load(path: Optional[str] = None) -> TrainConfig:
     The file's other sections belong to the pipeline and are not read here."""
     if not path:
         return TrainConfig()
-    data = _read_yaml(path)
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise TrainConfigError(f"{path}: top level must be a mapping")
     return from_dict(data.get(SECTION))

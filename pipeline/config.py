@@ -3,8 +3,9 @@
 Defaults live in `resources/default.yaml` (each number cites its source); a user file overrides any subset.
 Unknown keys and wrong types are errors that name the key.
 The `train:` section belongs to the trainer (trainer/config.py: its dataclass and checks, torch-free; the trainer
-reads the section itself); it is part of Config so that `winnow config show` and the manifest show it. The
-dependency goes one way: the pipeline imports trainer.config, the trainer imports nothing from the pipeline.
+reads the section itself); it is part of Config so that `winnow config show` and the manifest show it. Reading
+the file and building dataclasses from it is shared too (trainer.config.read_yaml, build). The dependency goes
+one way: the pipeline imports trainer.config, the trainer imports nothing from the pipeline.
 """
 from __future__ import annotations
 
@@ -12,14 +13,13 @@ import dataclasses
 import hashlib
 import json
 import os
-import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Optional
 
 import yaml
 
-from trainer.config import TrainConfig, TrainConfigError, read_yaml
+from trainer.config import TrainConfig, TrainConfigError, build, read_yaml
 from trainer.config import validate as validate_train
 
 
@@ -214,40 +214,6 @@ class Config:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
-def _check_type(path: str, tp, value):
-    origin = typing.get_origin(tp)
-    if origin is typing.Union:                      # Optional[X]
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None:
-            return value
-        return _check_type(path, args[0], value)
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    expected = origin or tp
-    if expected is int and isinstance(value, bool) or not isinstance(value, expected):
-        raise ConfigError(f"config key '{path}': expected {getattr(expected, '__name__', expected)}, "
-                          f"got {type(value).__name__} ({value!r})")
-    return value
-
-
-def _build(cls, data: dict, path: str):
-    if not isinstance(data, dict):
-        raise ConfigError(f"config section '{path or 'root'}' must be a mapping, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for key, value in data.items():
-        full = f"{path}.{key}" if path else str(key)
-        if key not in fields:
-            raise ConfigError(f"unknown config key '{full}' (known: {', '.join(fields)})")
-        tp = hints[key]
-        if dataclasses.is_dataclass(tp):
-            kwargs[key] = _build(tp, value or {}, full)
-        else:
-            kwargs[key] = _check_type(full, tp, value)
-    return cls(**kwargs)
-
-
 def _merge(base: dict, over: dict) -> dict:
     out = dict(base)
     for k, v in over.items():
@@ -274,7 +240,7 @@ def load_config(path: Optional[str] = None, overrides: Optional[dict] = None) ->
         data = _merge(data, user)
     if overrides:
         data = _merge(data, overrides)
-    cfg = _build(Config, data, "")
+    cfg = build(Config, data, "", ConfigError)
     validate(cfg)
     return cfg
 

@@ -68,32 +68,47 @@ def validate(tc: TrainConfig) -> None:
         raise TrainConfigError("config keys 'train.batch_size', 'train.grad_accum', 'train.max_steps' must be >= 1")
 
 
-def _check_type(path: str, tp, value):
-    if typing.get_origin(tp) is typing.Union:           # Optional[X]
+def check_type(path: str, tp, value, error: type[Exception] = TrainConfigError):
+    """`value` checked against the field type `tp` (int, float, str, bool, list, dict, Optional of those); an int
+    where a float is expected becomes a float."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Union:                      # Optional[X]
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
         if value is None:
             return value
-        tp = next(a for a in typing.get_args(tp) if a is not type(None))
+        return check_type(path, args[0], value, error)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if tp is int and isinstance(value, bool) or not isinstance(value, tp):
-        raise TrainConfigError(f"config key '{path}': expected {tp.__name__}, got {type(value).__name__} ({value!r})")
+    expected = origin or tp
+    if expected is int and isinstance(value, bool) or not isinstance(value, expected):
+        raise error(f"config key '{path}': expected {getattr(expected, '__name__', expected)}, "
+                    f"got {type(value).__name__} ({value!r})")
     return value
+
+
+def build(cls, data: dict, path: str, error: type[Exception] = TrainConfigError):
+    """A config dataclass from a parsed section at `path` ("" for the root), nested dataclasses included: unknown
+    keys and wrong types are one `error` line naming the key (the pipeline builds its whole Config with this)."""
+    if not isinstance(data, dict):
+        raise error(f"config section '{path or 'root'}' must be a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for key, value in data.items():
+        full = f"{path}.{key}" if path else str(key)
+        if key not in fields:
+            raise error(f"unknown config key '{full}' (known: {', '.join(fields)})")
+        tp = hints[key]
+        if dataclasses.is_dataclass(tp):
+            kwargs[key] = build(tp, value or {}, full, error)
+        else:
+            kwargs[key] = check_type(full, tp, value, error)
+    return cls(**kwargs)
 
 
 def from_dict(section) -> TrainConfig:
     """TrainConfig from a parsed `train:` section (None or empty: the defaults), type-checked and validated."""
-    section = section or {}
-    if not isinstance(section, dict):
-        raise TrainConfigError(f"config section '{SECTION}' must be a mapping, got {type(section).__name__}")
-    fields = [f.name for f in dataclasses.fields(TrainConfig)]
-    hints = typing.get_type_hints(TrainConfig)
-    kwargs = {}
-    for key, value in section.items():
-        full = f"{SECTION}.{key}"
-        if key not in fields:
-            raise TrainConfigError(f"unknown config key '{full}' (known: {', '.join(fields)})")
-        kwargs[key] = _check_type(full, hints[key], value)
-    tc = TrainConfig(**kwargs)
+    tc = build(TrainConfig, section or {}, SECTION)
     validate(tc)
     return tc
 

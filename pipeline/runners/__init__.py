@@ -129,7 +129,7 @@ def choose_local(beam_args: list[str], workers: int | None, dask_address: str | 
     if input_bytes < AUTO_DASK_MIN_BYTES:
         return "direct", (f"one process: {input_bytes / 2**20:.1f} MB of input is under "
                           f"{AUTO_DASK_MIN_BYTES >> 20} MB, too little to repay starting {n} worker processes")
-    return "dask", f"a LocalCluster of {n} worker processes" + ("" if workers else f" (every usable CPU)")
+    return "dask", f"a LocalCluster of {n} worker processes" + ("" if workers else " (every usable CPU)")
 
 
 def dask_reshuffle_partitions(input_bytes: int, workers: int) -> int:

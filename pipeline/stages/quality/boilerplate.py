@@ -1,12 +1,16 @@
 """Boilerplate line removal for WET-like text (one block a line): menus, link lists, legal notices, share
-bars, bylines, then jusText's stopword-density classifier with context (Pomikálek 2011, "Removing
-Boilerplate and Duplicate Content from Web Corpora", ch. 3; github.com/miso-belica/jusText core.py).
+bars, bylines, image credits (`credit`: the other rules see such a line as blank), then jusText's
+stopword-density classifier with context (Pomikálek 2011, "Removing Boilerplate and Duplicate Content from Web
+Corpora", ch. 3; github.com/miso-belica/jusText core.py).
 Structural rules use language-neutral cues plus the small lists of boilerplate_words.py (en/de/fr/es/it/pl).
 Then structure: short runs between good lines and sentences at their edges stay (inner_runs, edges); blocks
 with little good text away from the main block go (`off_main`), as does a section opened by a teaser heading
 ("Related", "Comments", "Mehr zum Thema": `teaser`) and a repeated block of short lines (`repeated`).
 Lists stay with the text: what a sentence ending with ":" introduces (lists), a numbered list going on from a
-kept item (numbered). Last, C4's words-per-line rule with context (`few_words`): headings inside the text stay.
+kept item (numbered). A standfirst just above the byline stays (standfirst), as does the article's last
+sentence after an inserted "Related stories" block (resumed); a page whose title is a legal notice ("Privacy
+Policy") keeps its sentences. Last, C4's words-per-line rule with context (`few_words`): headings inside the
+text stay.
 Invisible format characters (U+2063 ...) are ignored by every rule. Rejects a page with too little left
 (`boilerplate.no_main_text`). Removed lines: `boilerplate.line.<rule>`.
 """
@@ -21,7 +25,8 @@ from pipeline.stages.quality.base import QualityResult, check_rule_names
 from pipeline.stages.types import Rejection
 
 NAME = "boilerplate"
-LINE_RULES = ("separator", "navigation", "link_list", "legal", "call_to_action", "share", "byline", "repeated", "low_density", "off_main", "teaser", "few_words")
+LINE_RULES = ("separator", "navigation", "link_list", "legal", "call_to_action", "share", "byline", "credit",
+              "repeated", "low_density", "off_main", "teaser", "few_words")
 PAGE_RULES = ("no_main_text",)
 RULES = LINE_RULES + PAGE_RULES
 
@@ -137,17 +142,31 @@ def link_list(line: str, th: Thresholds) -> bool:
     return sum(len(i.split()) for i in items) / len(items) <= th.max_link_list_item_words
 
 
+_NOTICE_RE = re.compile(r"\b(19|20)\d\d\b|©|\(c\)|\brights\b|\breserved\b")
+
+
 def legal(line: str, words: list[str], th: Thresholds) -> bool:
     if len(words) > th.max_legal_words:
         return False
     low = line.lower()
     if any(p in low for p in BW.LEGAL_PHRASES):
         return True
+    # "copyright" alone is a topic ("free copyright licenses"); a notice has a year, a mark or few words
+    if "copyright" in low and (len(words) <= 8 or _NOTICE_RE.search(low)):
+        return True
     return "cookie" in low and any(c in low for c in BW.COOKIE_CONTEXT)
 
 
+_FOLLOW_RE = re.compile(r"\bfollow (us|me|the [\w.]+|@?[\w.]+) on (twitter|facebook|instagram|linkedin|youtube)\b",
+                        re.I)
+
+
 def call_to_action(line: str, words: list[str], th: Thresholds) -> bool:
-    return len(words) <= th.max_call_to_action_words and any(p in line.lower() for p in BW.CALL_TO_ACTION_PHRASES)
+    if len(words) > th.max_call_to_action_words:
+        return False
+    low = line.lower()
+    return (any(p in low for p in BW.CALL_TO_ACTION_PHRASES) or any(w in BW.CALL_TO_ACTION_WORDS for w in words)
+            or _FOLLOW_RE.search(low) is not None)
 
 
 _SHARE_FILLER = frozenset("this on via the it us article story post page link auf mit per diesen "
@@ -159,11 +178,26 @@ def share(words: list[str], th: Thresholds) -> bool:
             and not all(w in _SHARE_FILLER for w in words))
 
 
+_READING_TIME_RE = re.compile(
+    r"((estimated )?reading time:?\s*)?\d+\s*(min|mins|minutes?)\.?( read| reading time)?$", re.I)
+
+
+def credit(line: str, words: list[str], th: Thresholds) -> bool:
+    """An image credit: a short line starting "Photo by", "Image:", "Foto:" ... or ending with a picture
+    agency ("Getty Images", "/ Reuters"); a sentence ending with "." is not a credit."""
+    if not words or len(words) > th.max_byline_words:
+        return False
+    low = line.strip().lower()
+    return low.startswith(BW.CREDIT_STARTS) or low.rstrip(")").endswith(BW.CREDIT_ENDS)
+
+
 def byline(line: str, words: list[str], th: Thresholds) -> bool:
     if len(words) > th.max_byline_words:
         return False
     date = _DATE_RE.search(line)
     if line.lower().startswith(BW.BYLINE_STARTS) and (date or len(words) <= 6):
+        return True
+    if _READING_TIME_RE.match(line.strip()):
         return True
     # a bare date: nothing but the date, a time, a weekday or a few filler words around it
     return date is not None and len(tokens(_DATE_RE.sub(" ", line))) <= 2
@@ -296,12 +330,14 @@ def no_main_text(n_words: int, th: Thresholds) -> Rejection | None:
     return Rejection(f"{NAME}.no_main_text", float(n_words)) if n_words < th.min_main_words else None
 
 
-def _structural_rule(line: str, words: list[str], th: Thresholds, off: set[str]) -> str | None:
+def _structural_rule(line: str, words: list[str], th: Thresholds, off: set[str],
+                     notice_page: bool = False) -> str | None:
     if "separator" not in off and separator(line):
         return "separator"
-    if "legal" not in off and legal(line, words, th):
+    notice = not notice_page or len(words) < th.min_sentence_words
+    if notice and "legal" not in off and legal(line, words, th):
         return "legal"
-    if "call_to_action" not in off and call_to_action(line, words, th):
+    if notice and "call_to_action" not in off and call_to_action(line, words, th):
         return "call_to_action"
     if "navigation" not in off and navigation(words, th):
         return "navigation"
@@ -309,6 +345,8 @@ def _structural_rule(line: str, words: list[str], th: Thresholds, off: set[str])
         return "share"
     if "byline" not in off and byline(line, words, th):
         return "byline"
+    if "credit" not in off and credit(line, words, th):
+        return "credit"
     if "link_list" not in off and link_list(line, th):
         return "link_list"
     return None
@@ -337,7 +375,22 @@ def label_lines(lines: list[str], lang: str, th: Thresholds, off: set[str]) -> l
     then classifies each unit (a line, or a hard-wrapped paragraph) and revises classes by context."""
     stop = BW.STOP_WORDS.get(W.base_lang(lang))
     lines = [_INVISIBLE_RE.sub("", ln) for ln in lines]
-    labels = [_structural_rule(ln, tokens(ln), th, off) if ln.strip() else None for ln in lines]
+    # a page whose title (first line) is a legal notice ("Privacy Policy", "Terms of Use") is that notice:
+    # its sentences are the text, and only short notice lines (menus, footers) go as legal or call_to_action
+    title = next((ln for ln in lines if ln.strip()), "")
+    notice_page = any(p in title.lower() for p in BW.LEGAL_PHRASES)
+    labels = [_structural_rule(ln, tokens(ln), th, off, notice_page) if ln.strip() else None for ln in lines]
+    # an image credit is not part of the text's flow: the context rules see it as a blank line
+    credits = [i for i, rule in enumerate(labels) if rule == "credit"]
+    for i in credits:
+        lines[i], labels[i] = "", None
+    labels = _label_flow(lines, labels, lang, stop, th, off)
+    for i in credits:
+        labels[i] = "credit"
+    return labels
+
+
+def _label_flow(lines, labels, lang, stop, th, off) -> list[str | None]:
     if stop is None or "low_density" in off:
         if "repeated" not in off:
             repeated(lines, labels, th)
@@ -358,8 +411,10 @@ def label_lines(lines: list[str], lang: str, th: Thresholds, off: set[str]) -> l
     numbered(lines, labels)
     main_region(lines, labels, final, th, off)
     edges(lines, labels, final, th)
+    standfirst(lines, labels, final, stop, th)
     if "teaser" not in off:
         teasers(lines, labels, final, classes, th)
+        resumed(lines, labels, final, stop, th)
     if "repeated" not in off:
         repeated(lines, labels, th)
     if "few_words" not in off:
@@ -492,6 +547,61 @@ def edges(lines, labels, final, th) -> None:
             keep.append(i)
     for i in keep:
         labels[i] = None
+
+
+def _byline_like(line: str, label: str | None) -> bool:
+    low = line.strip().lower()
+    return label == "byline" or low == "by" or (low.startswith("by ") and len(low.split()) <= 6)
+
+
+def standfirst(lines, labels, final, stop, th) -> None:
+    """The article's standfirst (deck): the byline block nearest before the first kept good line (byline
+    lines, "By", names and other lines of <= 3 words) has up to 3 lines above it; among them, a sentence of
+    >= 2 * min_sentence_words words, dense in stop words, not a Title Case headline, not repeated on the page,
+    that only low_density removed, stays."""
+    idx = [i for i, ln in enumerate(lines) if ln.strip()]
+    first = next((k for k, i in enumerate(idx) if labels[i] is None and final[i] == "good"), None)
+    last = next((k for k in range(first - 1, -1, -1) if _byline_like(lines[idx[k]], labels[idx[k]])), None) \
+        if first else None
+    if last is None:
+        return
+    top = last
+    while top > 0 and (_byline_like(lines[idx[top - 1]], labels[idx[top - 1]])
+                       or len(lines[idx[top - 1]].split()) <= 3):
+        top -= 1
+    counts = {}
+    for i in idx:
+        counts[lines[i].strip()] = counts.get(lines[i].strip(), 0) + 1
+    for j in idx[max(0, top - 3):top]:
+        words = tokens(lines[j])
+        if (labels[j] == "low_density" and len(words) >= 2 * th.min_sentence_words
+                and counts[lines[j].strip()] == 1 and not headline(lines[j].strip(), words)
+                and sum(w in stop for w in words) / len(words) >= th.min_stopword_density):
+            labels[j] = None
+
+
+def resumed(lines, labels, final, stop, th) -> None:
+    """The article going on after an inserted related-links block ("Related stories" and 4 titles, then the
+    article's last sentence): a sentence of >= 2 * min_sentence_words words, ending . ! ?, dense in stop
+    words, that only low_density removed, right after a teaser heading and at least 2 titles (removed lines
+    without an end mark, 5 lines at most) that follow a kept good line. Teasers that alternate a title and a
+    blurb stay removed (one title before each blurb)."""
+    idx = [i for i, ln in enumerate(lines) if ln.strip()]
+    for k, i in enumerate(idx):
+        line = lines[i].strip()
+        if labels[i] != "low_density" or not line.endswith((".", "!", "?")):
+            continue
+        words = tokens(line)
+        if (len(words) < 2 * th.min_sentence_words
+                or sum(w in stop for w in words) / len(words) < th.min_good_stopword_density):
+            continue
+        m = k - 1
+        while (m >= 0 and k - m <= 5 and labels[idx[m]] == "low_density"
+               and not lines[idx[m]].rstrip().endswith(_SENTENCE_END)):
+            m -= 1
+        if (0 <= m < k - 3 and teaser_heading(lines[idx[m + 1]], th) and labels[idx[m]] is None
+                and final[idx[m]] == "good"):
+            labels[i] = None
 
 
 def inner_runs(lines, labels, final, th) -> None:

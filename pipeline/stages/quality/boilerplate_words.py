@@ -62,14 +62,16 @@ BYLINE_STARTS = ("posted on", "posted by", "published", "updated", "last updated
                  "publié le", "par ", "mis à jour", "publicado", "por ", "actualizado", "pubblicato",
                  "di ", "opublikowano", "autor ")
 
-# Cookie/consent, copyright and legal-notice cues; a line holding one is removed when it is short enough.
+# Cookie/consent, copyright and legal-notice cues; a line holding one is removed when it is short enough
+# ("copyright" itself is checked in boilerplate.legal: a notice, not the topic).
 LEGAL_PHRASES = (
-    "©", "(c) 19", "(c) 20", "copyright", "all rights reserved", "alle rechte vorbehalten",
+    "©", "(c) 19", "(c) 20", "subject to copyright", "all rights reserved", "alle rechte vorbehalten",
     "tous droits réservés", "todos los derechos reservados", "tutti i diritti riservati",
-    "wszelkie prawa zastrzeżone", "privacy policy", "cookie policy", "terms of use", "terms of service",
-    "terms and conditions", "datenschutzerklärung", "nutzungsbedingungen", "cookie-richtlinie",
+    "wszelkie prawa zastrzeżone", "some rights reserved", "privacy policy", "cookie policy", "terms of use",
+    "terms of service", "terms and conditions", "datenschutzerklärung", "nutzungsbedingungen", "cookie-richtlinie",
     "politique de confidentialité", "política de privacidad", "informativa sulla privacy",
-    "polityka prywatności",
+    "polityka prywatności", "our advertisers", "advertising disclaimer", "not responsible for the content",
+    "not responsible for the opinions",
 )
 # "cookie(s)" counts as a consent cue only with one of these in the same line (a recipe stays).
 COOKIE_CONTEXT = ("consent", "accept", "browser", "website", "site", "tracking", "einverstanden", "zustimm",
@@ -80,11 +82,14 @@ COOKIE_CONTEXT = ("consent", "accept", "browser", "website", "site", "tracking",
 # affiliate disclosures ("If you're running an ad-blocker ...", "Get the latest news in your inbox").
 CALL_TO_ACTION_PHRASES = (
     "subscribe", "subscriber", "subscription", "newsletter", "sign up", "sign in", "log in to", "inbox",
-    "notify me", "ad blocker", "ad-blocker", "adblock", "affiliate", "associates program", "advertise with",
+    "notify me", "ad blocker", "ad-blocker", "adblock", "associates program", "advertise with",
     "advertisement", "advertising disclosure", "advertiser disclosure", "sponsored", "push notification",
     "download our app", "download the app", "letter to the editor", "leave a reply",
-    "leave a comment", "will not be published", "required fields", "support our", "donate",
-    "become a member",
+    "leave a comment", "will not be published", "required fields", "support our",
+    "become a member", "enter your email", "posts by email", "follow by email", "straight to your inbox",
+    "straight to your phone", "never miss a story", "never miss a post", "never miss our", "app for ios",
+    "apps for ios", "using a browser version", "older browser version", "outdated browser",
+    "comments are moderated", "(opens in new window)",
     "abonnier", "abonnement", "anzeige", "werbung", "jetzt anmelden", "kommentar verfassen",
     "nicht veröffentlicht", "pflichtfelder", "folgen sie uns", "spenden",
     "abonnez", "abonner", "inscrivez", "publicité", "suivez-nous",
@@ -92,6 +97,17 @@ CALL_TO_ACTION_PHRASES = (
     "iscriviti", "abbonati", "pubblicità", "seguici",
     "subskrybuj", "zapisz się", "reklama", "obserwuj nas",
 )
+
+# Image credits: a short line that starts with one of these ("Photo by Jane Doe / Unsplash", "Foto: dpa") or
+# ends with a picture agency ("Matthias Kern/Getty Images").
+CREDIT_STARTS = ("photo by", "photos by", "photograph by", "photographs by", "image by", "picture by",
+                 "illustration by", "photo credit", "image credit", "photo:", "photos:", "image:", "images:",
+                 "picture:", "credit:", "foto:", "fotos:", "bild:", "crédit photo", "foto di")
+CREDIT_ENDS = ("getty images", "shutterstock", "istock", "istockphoto", "unsplash", "pexels", "ap photo",
+               "afp", "dpa", "reuters")
+
+# Whole words only ("affiliates around the world" and "donated" are not calls to action).
+CALL_TO_ACTION_WORDS = frozenset(("affiliate", "donate"))
 
 # A short heading starting with one of these opens a teaser, author or comment section that ends the article
 # ("Related articles", "You may also like", "Comments (12)", "Mehr zum Thema"); all lowercase.

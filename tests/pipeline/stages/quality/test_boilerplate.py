@@ -46,7 +46,14 @@ def rule_of(line: str, lang: str = "en") -> str | None:
     ("Share on Facebook", "share"), ("Tweet", "share"), ("Diesen Beitrag teilen", "share"),
     ("Posted on March 3, 2020 by Jane Doe", "byline"), ("By Jane Doe | March 3, 2020", "byline"),
     ("Veröffentlicht am 11.04.2012 von Max Muster", "byline"), ("Jul 3, 2019, 4:22am EDT", "byline"),
-    ("3. März 2020", "byline"),
+    ("3. März 2020", "byline"), ("4 Min Read", "byline"), ("Estimated reading time: 6 minutes", "byline"),
+    ("Photo by Jane Doe on Unsplash", "credit"), ("Foto: dpa", "credit"), ("Getty Images", "credit"),
+    ("Alex Wong/Getty Images", "credit"), ("Image credit: www.example.com", "credit"),
+    ("Follow The Gazette on Twitter and Instagram @gazette", "call_to_action"),
+    ("Enter your email address to receive notifications of new posts.", "call_to_action"),
+    ("We may earn an affiliate commission when you buy through links on our site.", "call_to_action"),
+    ("Copyright 2020 Town Gazette", "legal"), ("Copyright Policy", "legal"),
+    ("Some rights reserved", "legal"),
 ])
 def test_structural_rule_removes(line, rule):
     assert rule_of(line) == rule
@@ -58,6 +65,11 @@ def test_structural_rule_removes(line, rule):
     "Salt | pepper",  # two items are not a list
     "By the end of 2020 the bridge will be finished and open to all traffic coming from the north side.",
     "The council will publish the minutes of the meeting on March 3, 2020 for everyone to read.",
+    # "copyright" as the topic, "affiliates" and "donated" are not notices; a credit is not a sentence
+    "The museum provides free copyright licenses so that teachers can share and reuse the photographs.",
+    "The club and its affiliates donated two hundred books to the school library last spring.",
+    "Residents can send their comments to the committee by letter or by email.",
+    "The photos were taken by Reuters.",
 ])
 def test_structural_rules_keep(line):
     assert rule_of(line) is None
@@ -260,6 +272,59 @@ def test_invisible_format_characters_do_not_hide_the_full_stop():
              "Wash the wok while it is still warm, so that the oil comes off more easily.\u2063"]
     r = check("\n".join(lines), "en", Thresholds(min_main_words=10))
     assert r.rejection is None and r.text == "\n".join(lines)
+
+
+def test_an_image_credit_does_not_split_the_text():
+    # the credit goes, and the context rules see it as a blank line: the caption and the short lines around
+    # it stay with the article
+    lines = [PARA, "A prototype of the new bus.", "Photo: Jane Doe", "Members met in the town hall.", PARA2]
+    assert label_lines(lines, "en", TH, set()) == [None, None, "credit", None, None]
+
+
+def test_a_notice_page_keeps_its_sentences():
+    # a page whose title is a legal notice is that notice: its sentences stay, short notice lines go
+    policy = ["This privacy policy has been compiled to better serve those who are concerned with how their "
+              "personal information is being used online, and what we do with it.",
+              "If at any time you would like to unsubscribe from receiving future emails, you can write to us.",
+              PARA, PARA2, "Privacy Policy"]
+    labels = label_lines(["Privacy Policy: Town Gazette", *policy], "en", TH, set())
+    assert labels[1:] == [None, None, None, None, "legal"]
+    labels = label_lines(["Town Gazette", *policy], "en", TH, set())
+    assert labels[1:3] == ["legal", "call_to_action"]
+
+
+def test_standfirst_above_the_byline_stays(monkeypatch):
+    lines = ["Menu", "Harbour to close for repairs",
+             "The harbour will close for two months after the storm damaged two of the old piers",
+             "By", "Jane Doe", "March 3, 2020", "Share", "Tweet", "Email", PARA, PARA2]
+    labels = label_lines(lines, "en", TH, set())
+    assert labels[2] is None and labels[:2] == ["navigation", "low_density"] and labels[-2:] == [None, None]
+    monkeypatch.setattr(boilerplate, "standfirst", lambda *a: None)
+    assert label_lines(lines, "en", TH, set())[2] == "low_density"
+
+
+STORY = ["HARBOUR – Two of the old piers were damaged in the storm on Monday night, the council said on Tuesday.",
+         "The piers, built in 1902, had been repaired only last year after the spring floods.",
+         "Four of the twelve boats in the harbour were lost. Each boat had a crew of three, who were all on land.",
+         "A fisherman noticed on Tuesday morning that the boats were missing and called the coast guard.",
+         "The damage is “serious” although the town has enough money for the repairs, an official said."]
+RELATED = ["RELATED STORIES", "Do piers need new steel? It depends",
+           "Storm damage sends timber and steel prices soaring across coastal region",
+           "Fishermen move their boats to the next town", "Town gets creative as repairs go on"]
+LAST = "The storm hit at a time when the town is already short of money after the floods of the spring."
+FOOTER = ["Twitter", "Facebook", "LinkedIn", "Mail the editor", "Error Report", "Republishing"]
+
+
+def test_the_article_goes_on_after_an_inserted_related_block(monkeypatch):
+    lines = ["Home", PARA, *STORY, *RELATED, LAST, *FOOTER]
+    labels = label_lines(lines, "en", TH, set())
+    n = 2 + len(STORY)
+    assert labels[n:n + 5] == ["low_density"] * 5 and labels[n + 5] is None and labels[n + 6] == "share"
+    # teasers that alternate a title and a blurb stay removed
+    lines = ["Home", PARA, *STORY, *RELATED[:2], LAST, RELATED[2], LAST.replace("spring", "winter"), *FOOTER]
+    assert None not in label_lines(lines, "en", TH, set())[n:]
+    monkeypatch.setattr(boilerplate, "resumed", lambda *a: None)
+    assert label_lines(["Home", PARA, *STORY, *RELATED, LAST, *FOOTER], "en", TH, set())[n + 5] == "low_density"
 
 
 def test_module_names():

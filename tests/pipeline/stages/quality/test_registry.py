@@ -32,7 +32,7 @@ def test_profiles():
     assert PROFILES["web"] == ["length", "boilerplate", "gopher_repetition", "gopher_quality", "c4", "fineweb"]
     assert PROFILES["all"] == list(FILTERS)
     web = dict(profile_filters("web"))
-    assert web["c4"].disabled_rules == ("no_terminal_punct", "curly_bracket")
+    assert web["c4"].disabled_rules == ("no_terminal_punct", "curly_bracket", "policy")
     assert web["fineweb"].max_char_dup_ratio == 0.30 and web["boilerplate"] == default_thresholds("boilerplate")
     c4_th = dict(profile_filters("fineweb"))["c4"]
     assert c4_th.disabled_rules == ("no_terminal_punct",)

@@ -89,11 +89,15 @@ _FTFY_ACTS_ON = re.compile("[" + "".join(
 ) + "\\ud800-\\udfff]")
 
 
-def _mojibake_anchors(pattern: re.Pattern) -> re.Pattern | None:
-    """A character class that every match of `pattern` (ftfy's BADNESS_RE) must contain a character of: for
-    each alternative, its smallest mandatory element made of non-ASCII literal characters only. A line without
-    any of them cannot be bad, and one search for a class costs far less than BADNESS_RE's 37 alternatives
-    tried at every position. None (no shortcut) if the pattern is not such an alternation."""
+def _mojibake_screen(pattern: re.Pattern) -> tuple[dict[str, int], list[int]] | None:
+    """A necessary condition for a match of `pattern` (ftfy's BADNESS_RE, an alternation of character
+    sequences): each alternative needs a character from each of its mandatory character classes. For the
+    classes made of non-ASCII characters only, bit k of BITS[c] says that c is in class k, and MASKS holds the
+    bits of each alternative's classes; a line whose characters do not cover every class of some alternative
+    cannot match, and this costs a set intersection instead of BADNESS_RE's 37 alternatives tried at every
+    position. Classes with ASCII, negated classes and categories ("[^A-Za-z]", "\\s") are not used, which only
+    makes the test looser. None (no shortcut) if the pattern is not such an alternation or an alternative has
+    no usable class."""
     from re import _constants as sre, _parser
     if pattern.flags & re.IGNORECASE:
         return None
@@ -115,16 +119,37 @@ def _mojibake_anchors(pattern: re.Pattern) -> re.Pattern | None:
                 return None
         return out
 
-    anchors = set()
+    bits: dict[str, int] = {}
+    masks, k = [], 0
     for branch in branches:
-        sets = [c for c in (chars(op, av) for op, av in branch) if c and min(c) >= 0x80]
-        if not sets:
+        mask = 0
+        for cls in (c for c in (chars(op, av) for op, av in branch) if c and min(c) >= 0x80):
+            for c in cls:
+                bits[chr(c)] = bits.get(chr(c), 0) | (1 << k)
+            mask |= 1 << k
+            k += 1
+        if not mask:
             return None
-        anchors |= min(sets, key=len)
-    return re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(anchors)) + "]")
+        masks.append(mask)
+    return bits, masks
 
 
-_MOJIBAKE_ANCHORS = _mojibake_anchors(ftfy.badness.BADNESS_RE)
+_SCREEN = _mojibake_screen(ftfy.badness.BADNESS_RE)
+_SCREEN_CHARS = frozenset(_SCREEN[0]) if _SCREEN else frozenset()
+
+
+def _may_be_bad(line: str) -> bool:
+    """False when ftfy.badness.is_bad(line) is certainly False (_mojibake_screen); True: ask ftfy."""
+    if _SCREEN is None:
+        return True
+    present = _SCREEN_CHARS.intersection(line)
+    if not present:
+        return False
+    bits, masks = _SCREEN
+    have = 0
+    for c in present:
+        have |= bits[c]
+    return any(have & mask == mask for mask in masks)
 
 
 def _unchanged_by_ftfy(line: str) -> bool:
@@ -134,8 +159,7 @@ def _unchanged_by_ftfy(line: str) -> bool:
     already NFC. A line that fails the test goes through ftfy itself."""
     if _FTFY_ACTS_ON.search(line) is not None or not unicodedata.is_normalized("NFC", line):
         return False
-    return (_MOJIBAKE_ANCHORS is not None and _MOJIBAKE_ANCHORS.search(line) is None) or \
-        not ftfy.badness.is_bad(line)
+    return not _may_be_bad(line) or not ftfy.badness.is_bad(line)
 
 
 def _clean(text: str) -> str:

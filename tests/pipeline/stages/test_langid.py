@@ -1,5 +1,6 @@
 import gzip
 import json
+import re
 
 import pytest
 
@@ -57,3 +58,27 @@ def test_prepare_leaves_code_lines_out():
     text = "Return the sorted list.\nsorted(iterable, /, *, key=None)\nif (a == b) {\n}\nIt is stable."
     assert langid.prepare(text) == "Return the sorted list. It is stable."
     assert langid.prepare("x = f(y);\n}") == "x = f(y); }"  # only code: all of it
+
+
+# The code-line test as first written (pipeline/stages/langid.py keeps the same test in a faster form).
+CODE_LINE_RE = re.compile(r"[{};]\s*$|^\s*(?:>>>|\.\.\.|\$ |#|//|@|\||def |class |import |"
+                         r"from \S+ import|return\b)|\w\([^)]*\)|[=<>!]=|\s=\s|->|::")
+
+
+@pytest.mark.parametrize("text", [
+    "f(x)", "f (x)", "(x)", "f(x", "a = b", "a=b", "a\n= b", "a =\nb", "if (x) {", "x {\n", "{ y", "done;", "a;b",
+    "a::b", "a->b", "a - > b", "x == y", "x <= y", "x => y", "!= ", "=", "  >>> 1", " ... more", "$ ls", "$ls",
+    "# head", " #", "text # not", "// c", "@dec", "| bar", "def f", "define", "class A", "classy", "import os",
+    "important", "from a import b", "from a.b import", "return x", "returns", "plain prose, with (a note).",
+    "Line one.\nLine two (with f(x) inside).", "end }\n\n", "tail ;  ", "é(x)", "_(x)", "3(x)",
+])
+def test_fast_code_line_test_agrees_with_the_plain_regex(text):
+    assert langid._code(text) == (CODE_LINE_RE.search(text) is not None)
+
+
+def test_fast_code_line_test_agrees_on_real_pages(shared):
+    with gzip.open(shared("web_trafilatura_eval", "documents.jsonl.gz"), "rt", encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    for text in texts:
+        for piece in [text] + text.split("\n"):
+            assert langid._code(piece) == (CODE_LINE_RE.search(piece) is not None), piece[:200]

@@ -366,16 +366,11 @@ def entry() -> None:
     logging are flushed first; every file and cluster is closed by then."""
     import signal
 
-    from pipeline.errors import request_interrupt
+    from pipeline.errors import request_interrupt, unraisable_hook
     # Ctrl-C, and `kill` / job schedulers (SIGTERM) with the same clean-up
     signal.signal(signal.SIGINT, request_interrupt)
     signal.signal(signal.SIGTERM, request_interrupt)
-    default_hook = sys.unraisablehook
-
-    def _unraisable(u):                      # a Ctrl-C a callback swallowed: the flag carries it, no traceback
-        if not isinstance(u.exc_value, KeyboardInterrupt):
-            default_hook(u)
-    sys.unraisablehook = _unraisable
+    sys.unraisablehook = unraisable_hook(sys.unraisablehook)   # no tracebacks from callbacks a Ctrl-C cut off
     rc = main()
     import logging
     logging.shutdown()

@@ -68,6 +68,17 @@ def request_interrupt(signum=None, frame=None):
     raise KeyboardInterrupt
 
 
+def unraisable_hook(default):
+    """sys.unraisablehook for the CLI: a KeyboardInterrupt raised inside a callback (the flag carries it), and
+    anything a callback raises once an interrupt was requested (distributed's gc callback, cut off half-way by
+    Ctrl-C, fails an assertion on its next call), print nothing; every other unraisable goes to `default`."""
+    def hook(unraisable):
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) or _interrupt_requested:
+            return
+        default(unraisable)
+    return hook
+
+
 def check_interrupt() -> None:
     """Raise KeyboardInterrupt if an interrupt was requested, even one that a callback swallowed."""
     if _interrupt_requested:

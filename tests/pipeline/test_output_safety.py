@@ -297,3 +297,21 @@ def test_a_ctrl_c_that_a_callback_swallows_still_stops_the_run(monkeypatch):
     gc.collect()                                      # the KeyboardInterrupt is raised and swallowed here
     with pytest.raises(KeyboardInterrupt):
         errors.check_interrupt()
+
+
+def test_after_a_ctrl_c_callbacks_print_no_tracebacks(monkeypatch):
+    """The CLI's unraisable hook: a KeyboardInterrupt raised in a callback prints nothing, nor does what a
+    callback raises after an interrupt was requested (distributed's gc callback, cut off half-way by Ctrl-C,
+    fails an assertion on its next call: this once broke the interrupted-run test); before it, errors show."""
+    from types import SimpleNamespace
+
+    from pipeline import errors
+    shown = []
+    hook = errors.unraisable_hook(shown.append)
+    monkeypatch.setattr(errors, "_interrupt_requested", False)
+    hook(SimpleNamespace(exc_value=KeyboardInterrupt()))
+    hook(SimpleNamespace(exc_value=AssertionError("a bug")))
+    assert [type(u.exc_value) for u in shown] == [AssertionError]
+    monkeypatch.setattr(errors, "_interrupt_requested", True)
+    hook(SimpleNamespace(exc_value=AssertionError("after Ctrl-C")))
+    assert len(shown) == 1

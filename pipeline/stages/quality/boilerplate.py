@@ -17,6 +17,7 @@ Invisible format characters (U+2063 ...) are ignored by every rule. Rejects a pa
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from pipeline.stages.quality import boilerplate_words as BW
@@ -165,7 +166,7 @@ def call_to_action(line: str, words: list[str], th: Thresholds) -> bool:
     if len(words) > th.max_call_to_action_words:
         return False
     low = line.lower()
-    return (any(p in low for p in BW.CALL_TO_ACTION_PHRASES) or any(w in BW.CALL_TO_ACTION_WORDS for w in words)
+    return (any(p in low for p in BW.CALL_TO_ACTION_PHRASES) or not BW.CALL_TO_ACTION_WORDS.isdisjoint(words)
             or _FOLLOW_RE.search(low) is not None)
 
 
@@ -234,12 +235,17 @@ def headline(line: str, words: list[str]) -> bool:
     return sum(w[0].isupper() for w in line.split() if w[0].isalpha()) >= 0.6 * len(words)
 
 
+def stop_density(words: list[str], stop: frozenset[str]) -> float:
+    """The share of `words` that are stop words (jusText's cue for prose)."""
+    return sum(w in stop for w in words) / max(len(words), 1)
+
+
 def classify(line: str, words: list[str], stop: frozenset[str], th: Thresholds) -> str:
     """jusText's initial class: short | good | neargood | bad. Code-like lines are short (context decides),
     so code between prose paragraphs stays."""
     if _CODE_RE.search(line) or headline(line, words):
         return "short"
-    density = sum(w in stop for w in words) / max(len(words), 1)
+    density = stop_density(words, stop)
     if len(line) < th.short_line_length:
         sentence = (len(words) >= th.min_sentence_words and line.endswith(_SENTENCE_END)
                     and density >= th.min_stopword_density)
@@ -561,22 +567,21 @@ def standfirst(lines, labels, final, stop, th) -> None:
     that only low_density removed, stays."""
     idx = [i for i, ln in enumerate(lines) if ln.strip()]
     first = next((k for k, i in enumerate(idx) if labels[i] is None and final[i] == "good"), None)
-    last = next((k for k in range(first - 1, -1, -1) if _byline_like(lines[idx[k]], labels[idx[k]])), None) \
-        if first else None
+    if not first:
+        return
+    last = next((k for k in range(first - 1, -1, -1) if _byline_like(lines[idx[k]], labels[idx[k]])), None)
     if last is None:
         return
     top = last
     while top > 0 and (_byline_like(lines[idx[top - 1]], labels[idx[top - 1]])
                        or len(lines[idx[top - 1]].split()) <= 3):
         top -= 1
-    counts = {}
-    for i in idx:
-        counts[lines[i].strip()] = counts.get(lines[i].strip(), 0) + 1
+    counts = Counter(lines[i].strip() for i in idx)
     for j in idx[max(0, top - 3):top]:
         words = tokens(lines[j])
         if (labels[j] == "low_density" and len(words) >= 2 * th.min_sentence_words
                 and counts[lines[j].strip()] == 1 and not headline(lines[j].strip(), words)
-                and sum(w in stop for w in words) / len(words) >= th.min_stopword_density):
+                and stop_density(words, stop) >= th.min_stopword_density):
             labels[j] = None
 
 
@@ -593,7 +598,7 @@ def resumed(lines, labels, final, stop, th) -> None:
             continue
         words = tokens(line)
         if (len(words) < 2 * th.min_sentence_words
-                or sum(w in stop for w in words) / len(words) < th.min_good_stopword_density):
+                or stop_density(words, stop) < th.min_good_stopword_density):
             continue
         m = k - 1
         while (m >= 0 and k - m <= 5 and labels[idx[m]] == "low_density"
